@@ -1,0 +1,45 @@
+# The two commands of the README: `make repro` and `make test`. Both set up .venv from the pinned set first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# Jupyter and matplotlib stay inside the project: no stray state in $HOME, same on every machine
+export MPLBACKEND := Agg
+
+.PHONY: setup repro test check-notebooks nbdev-test pytest lab clean-venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock settings.ini setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check | grep -v "^nbdev 2.4.14 requires\|^nbdev 2.4.14 has requirement" || true
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbdev_install_hooks >/dev/null
+	touch $@
+
+repro: setup
+	dvc repro
+
+test: setup check-notebooks nbdev-test pytest
+
+# nbdev is the source of truth: exporting and cleaning must not change a single committed byte
+check-notebooks: setup
+	@tmp=$$(mktemp -d); cp -r nbs mlworkbench pipeline $$tmp/; \
+	nbdev_export >/dev/null && nbdev_clean >/dev/null && nbdev_clean --fname pipeline >/dev/null; \
+	status=0; for d in nbs mlworkbench pipeline; do diff -r -q $$tmp/$$d $$d -x __pycache__ -x .ipynb_checkpoints || status=1; done; \
+	rm -rf $$tmp; if [ $$status -ne 0 ]; then echo "nbdev_export/nbdev_clean changed the files above: run them and commit" >&2; exit 1; fi
+
+nbdev-test: setup
+	nbdev_test --n_workers 2
+
+pytest: setup
+	python -m pytest
+
+lab: setup
+	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 \
+	  --LabApp.news_url=None --ServerApp.root_dir=$(CURDIR)
+
+clean-venv:
+	rm -rf $(VENV)

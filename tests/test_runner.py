@@ -1,0 +1,74 @@
+"The stage runner: params reach a notebook with their types, a failing cell fails the stage and restores outputs."
+import json
+
+import nbformat
+import yaml
+
+from mlworkbench.runner import stage_inputs, stage_spec
+
+
+def add_stage(project, name, cells, params=('prep',), outs=('reports/echo.json',)):
+    "Write pipeline/NAME.ipynb (a parameters cell, then `cells`) and its dvc.yaml entry."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('params = None', metadata={'tags': ['parameters']})]
+                                  + [nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}})
+    nbformat.write(nb, project.root / 'pipeline' / f'{name}.ipynb')
+    dvc = yaml.safe_load((project.root / 'dvc.yaml').read_text())
+    dvc['stages'][name] = {'cmd': f'mlwb stage {name}', 'params': list(params), 'outs': [{o: {'persist': True}} for o in outs]}
+    (project.root / 'dvc.yaml').write_text(yaml.safe_dump(dvc))
+
+
+ECHO = """import json
+from mlworkbench.runner import stage_params
+typed = stage_params('echo', params)
+kinds = {'dedupe': type(params['prep']['dedupe']).__name__, 'drop_columns': type(params['prep']['drop_columns']).__name__,
+         'columns': type(params['prep']['columns']).__name__, 'sample_rows': type(params['prep']['sample_rows']).__name__,
+         'joins0': type(params['prep']['joins'][0]).__name__, 'valid_range': type(params['prep']['valid_ranges']['wind_speed'][1]).__name__,
+         'test_start': str(typed.prep.split.test.start), 'sections': sorted(params)}
+open('reports/echo.json', 'w').write(json.dumps(kinds))"""
+
+
+def test_params_are_injected_with_their_types(project):
+    project.set(prep__dedupe=False, prep__valid_ranges__wind_speed=[0, 99.5])
+    add_stage(project, 'echo', [ECHO])
+    project.run('stage', 'echo')
+    kinds = json.loads((project.root / 'reports' / 'echo.json').read_text())
+    assert kinds == {'dedupe': 'bool', 'drop_columns': 'list', 'columns': 'dict', 'sample_rows': 'NoneType',
+                     'joins0': 'dict', 'valid_range': 'float', 'test_start': '2013-07-01', 'sections': ['prep']}
+    report = nbformat.read(project.root / 'reports' / 'echo.ipynb', as_version=4)
+    injected = [c for c in report.cells if 'injected-parameters' in c.metadata.get('tags', [])]
+    assert len(injected) == 1 and '"dedupe": False' in injected[0].source
+    assert 'start_time' not in report.metadata['papermill']  # no timestamps: same inputs, same bytes
+    assert (project.root / 'reports' / 'echo.html').read_text().lstrip().startswith('<!DOCTYPE html>')
+
+
+def test_a_notebook_opened_without_injection_reads_params_yaml(project):
+    "What JupyterLab does: params is None, so the declared keys come from params.yaml."
+    add_stage(project, 'echo', [ECHO.replace("params['prep']", "stage_inputs_['prep']").replace(
+        "typed = stage_params('echo', params)", "typed = stage_params('echo', None)\nfrom mlworkbench.runner import stage_inputs\nstage_inputs_ = stage_inputs('echo')").replace("sorted(params)", "sorted(stage_inputs_)")])
+    project.run('stage', 'echo')
+    assert json.loads((project.root / 'reports' / 'echo.json').read_text())['dedupe'] == 'bool'
+
+
+def test_stage_reads_only_declared_keys(project):
+    assert stage_spec('prep', project.root)['params'] == ['data', 'prep']
+    assert sorted(stage_inputs('prep', project.root)) == ['data', 'prep']
+    assert sorted(stage_inputs('ingest', project.root)) == ['ingest']
+
+
+def test_a_failing_cell_fails_the_stage_and_restores_outputs(project):
+    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('first')"])
+    project.run('stage', 'echo')
+    first = project.digest('reports')
+    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('half')", "1 / 0"])
+    r = project.run('stage', 'echo', check=False)
+    assert r.returncode == 2
+    assert "stage 'echo' failed in cell 3 of pipeline/echo.ipynb: ZeroDivisionError" in r.stderr
+    assert '1 / 0' in r.stderr  # the cell's traceback is shown for a bug
+    assert {k: v for k, v in project.digest('reports').items() if not k.endswith('failed.ipynb')} == first
+    assert (project.root / 'reports' / 'echo.failed.ipynb').exists()
+
+
+def test_unknown_stage_is_one_line(project):
+    r = project.run('stage', 'trian', check=False)
+    assert r.returncode == 2 and "dvc.yaml has no stage 'trian'" in r.stderr and 'Traceback' not in r.stderr
