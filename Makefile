@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
-# Jupyter and matplotlib stay inside the project: no stray state in $HOME, same on every machine
-export MPLBACKEND := Agg
+# no MPLBACKEND here: stage kernels must keep the inline backend, or reports lose their figures
+unexport MPLBACKEND
 
 .PHONY: setup repro test check-notebooks nbdev-test pytest lab clean-venv
 
@@ -17,6 +17,28 @@ $(VENV)/.installed: requirements.lock settings.ini setup.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check | grep -v "^nbdev 2.4.14 requires\|^nbdev 2.4.14 has requirement" || true
 	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbdev_install_hooks >/dev/null
+	touch $@
+
+# --- Offline DVC plots -------------------------------------------------------------------------------
+# `dvc plots show/diff` pages load vega from a CDN by default, so they are blank offline. `plots-template`
+# inlines vega, vega-lite and vega-embed (exact versions pinned in package.json/package-lock.json) into
+# .dvc/plots/offline.html, the page template .dvc/config names (plots.html_template = plots/offline.html).
+# Both node_modules/ and the built page are git-ignored. Needs node + npm; stdlib-only Python (no venv needed).
+PLOTS_TEMPLATE := .dvc/plots/offline.html
+
+.PHONY: plots-template
+setup: plots-template
+plots-template: $(PLOTS_TEMPLATE)
+
+# `npm ci` deletes node_modules and reinstalls exactly the lock; it rewrites node_modules/.package-lock.json,
+# which is therefore the stamp: reinstall only when node_modules is missing or older than the lock.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# the script leaves an unchanged page alone, so touch it for make's timestamps
+$(PLOTS_TEMPLATE): node_modules/.package-lock.json tools/build_plots_template.py
+	$(PYTHON) tools/build_plots_template.py
 	touch $@
 
 repro: setup
