@@ -110,3 +110,16 @@ def sales(project) -> Project:
     make_sales_csv(project.root / 'data' / 'external' / 'sales.csv')
     project.params = sales_params()
     return project
+
+
+def fast_train_params(task: str = 'regression') -> dict:
+    "features + train sections that tune three candidates in seconds."
+    return {
+        'features': {'cyclical': {'hour': 24, 'dayofweek': 7}, 'min_frequency': 5},
+        'train': {'seed': 3, 'metric': 'mae' if task == 'regression' else 'roc_auc', 'progress': False, 'n_jobs': 1,
+                  'cv': {'folds': 3}, 'baselines': ['dummy', 'linear'],
+                  'candidates': {'dummy': {'estimator': 'dummy'},
+                                 'linear': {'estimator': 'linear', 'space': {('alpha' if task == 'regression' else 'C'): [0.1, 1.0, 10.0]}, 'n_iter': 2},
+                                 'boosting': {'estimator': 'hist_gradient_boosting', 'params': {'max_iter': 40},
+                                              'space': {'learning_rate': {'log_uniform': [0.05, 0.3]}}, 'n_iter': 2}}},
+    }

@@ -1,0 +1,87 @@
+"The train stage on a second dataset: deterministic skops models, and mistakes named by their key path."
+import json
+import zipfile
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from conftest import fast_train_params
+from mlworkbench.features import CyclicalEncoder
+from mlworkbench.modelfile import ModelFileError, load_model
+
+
+@parametrize_with_checks([CyclicalEncoder(24.0)])
+def test_cyclical_encoder_is_a_proper_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture
+def trained(sales):
+    sales.params = sales.params | fast_train_params()
+    for stage in ('ingest', 'prep', 'train'): sales.run('stage', stage)
+    return sales
+
+
+def test_train_writes_model_and_record(trained):
+    record = json.loads((trained.root / 'models' / 'model.json').read_text())
+    assert record['task'] == 'regression' and record['target'] == 'units_sold'
+    assert record['chosen'] in ('boosting',)  # the only non-baseline candidate
+    assert {f['name'] for f in record['features']} == {'store', 'promo', 'temperature_c', 'hour', 'dayofweek', 'month'}
+    assert next(f for f in record['features'] if f['name'] == 'store')['categories'] == ['east', 'north', 'south']
+    assert set(record['cv']) == {'dummy', 'linear', 'boosting'} and record['training_data']['rows'] > 300
+    model = load_model(trained.root / 'models' / 'model.skops')
+    assert model.named_steps['model'].__class__.__name__ == 'HistGradientBoostingRegressor'
+    assert sorted(p.name for p in (trained.root / 'models' / 'baselines').iterdir()) == ['dummy.skops', 'linear.skops']
+
+
+def test_train_is_byte_identical_on_rerun(trained):
+    first = trained.digest('models')
+    trained.run('stage', 'train')
+    assert trained.digest('models') == first
+
+
+def test_search_space_typo_names_its_key(trained):
+    p = trained.params
+    p['train']['candidates']['boosting']['space'] = {'learning_rat': [0.1]}
+    trained.params = p
+    before = trained.digest('models')
+    r = trained.run('stage', 'train', check=False)
+    assert r.returncode == 2
+    assert "train.candidates.boosting.space.learning_rat: not a parameter of HistGradientBoostingRegressor; did you mean 'learning_rate'?" in r.stderr
+    assert trained.digest('models') == before
+
+
+def test_tampered_and_foreign_model_files_are_refused(trained, tmp_path):
+    path = trained.root / 'models' / 'model.skops'
+    data = path.read_bytes()
+    (tmp_path / 'cut.skops').write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError, match='is not a valid .skops model file'): load_model(tmp_path / 'cut.skops')
+    # a model whose schema was edited to build a foreign type
+    src = zipfile.ZipFile(path)
+    schema = src.read('schema.json').decode().replace('"sklearn.dummy', '"os.system', 1).replace(
+        'HistGradientBoostingRegressor"', 'system"', 1).replace('"sklearn.ensemble._hist_gradient_boosting.gradient_boosting"', '"os"', 1)
+    with zipfile.ZipFile(tmp_path / 'foreign.skops', 'w') as z:
+        for name in src.namelist(): z.writestr(name, schema if name == 'schema.json' else src.read(name))
+    with pytest.raises(ModelFileError, match="holds types that are not trusted.*os.system"): load_model(tmp_path / 'foreign.skops')
+
+
+@pytest.mark.parametrize('task', ['regression', 'classification'])
+def test_every_family_loads_under_the_trusted_types(task, tmp_path):
+    "Whatever candidate wins, its saved pipeline must load: TRUSTED_TYPES covers every family the workbench builds."
+    import numpy as np
+    import pandas as pd
+    from mlworkbench.config import Candidate, FeaturesParams
+    from mlworkbench.features import feature_roles
+    from mlworkbench.modelfile import save_model
+    from mlworkbench.train import ESTIMATORS, make_pipeline
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({'x': rng.normal(size=300), 'k': rng.choice(list('abc'), 300), 'h': np.arange(300) % 24})
+    df.loc[::7, 'x'] = np.nan
+    y = df['x'].fillna(0) * 2 if task == 'regression' else pd.Series(rng.integers(0, 2, 300))
+    fp = FeaturesParams(cyclical={'h': 24}, min_frequency=5)
+    roles = feature_roles(df.assign(y=0), 'y', fp)
+    for family in ESTIMATORS:
+        model = make_pipeline(Candidate(estimator=family), roles, fp, task, 0).fit(df, y)
+        save_model(model, tmp_path / f'{family}.skops')
+        loaded = load_model(tmp_path / f'{family}.skops')
+        np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
