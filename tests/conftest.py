@@ -123,3 +123,139 @@ def fast_train_params(task: str = 'regression') -> dict:
                                  'boosting': {'estimator': 'hist_gradient_boosting', 'params': {'max_iter': 40},
                                               'space': {'learning_rate': {'log_uniform': [0.05, 0.3]}}, 'n_iter': 2}}},
     }
+
+
+def make_loans_csv(path: Path, n: int = 1500, seed: int = 1):
+    "A classification dataset: did a loan default ('yes'/'no'), with a time column and a weaker region."
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        'applied_at': pd.date_range('2021-01-01', periods=n, freq='5h').strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'income_k': rng.lognormal(3.8, 0.4, n).round(1),
+        'amount_k': rng.lognormal(2.5, 0.6, n).round(1),
+        'region': rng.choice(['coast', 'valley', 'hills'], n, p=[0.5, 0.3, 0.2]),
+    })
+    logit = -1.0 + 1.6 * np.log(df['amount_k'] / df['income_k'] * 4) + 0.8 * (df['region'] == 'hills')
+    df['defaulted'] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), 'yes', 'no')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return df
+
+
+def loans_params() -> dict:
+    "params.yaml for the loans classification dataset: again, the only thing that changes."
+    p = {
+        'data': {'target': 'defaulted', 'task': 'classification', 'time_column': 'applied_at'},
+        'ingest': {'tables': {'loans': 'data/external/loans.csv'}},
+        'prep': {'main_table': 'loans',
+                 'columns': {'loans': {'applied_at': {'dtype': 'datetime', 'nullable': False}, 'income_k': {'dtype': 'float', 'min': 0},
+                                       'amount_k': {'dtype': 'float', 'min': 0}, 'region': {'dtype': 'str'},
+                                       'defaulted': {'dtype': 'str', 'isin': ['yes', 'no']}}},
+                 'time_features': {'parts': ['hour', 'dayofweek']},
+                 'split': {'train': {'start': '2021-01-01', 'end': '2021-08-31'}, 'test': {'start': '2021-09-01', 'end': '2021-10-31'},
+                           'production': {'start': '2021-11-01', 'end': '2021-12-31'}}},
+        'evaluate': {'seed': 2, 'n_resamples': 200, 'slices': ['region'], 'slice_min_rows': 30, 'importance_rows': 300, 'plot_points': 200},
+    }
+    return p | fast_train_params('classification')
+
+
+# --- registry and service (tests/test_registry.py, test_service*.py, test_postgres.py) -------------------------
+import signal
+import socket
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ADMIN_TOKEN = 'test-admin-token'
+
+
+def free_port() -> int:
+    "A TCP port free on 127.0.0.1 right now."
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(project) -> Project:
+    "A project with a small model registered as version 1, champion; the log in its own SQLite file."
+    from mlworkbench.registry import Registry, demo_model
+    project.set(registry={'root': 'models/registry', 'name': 'delay'},
+                serve={'database_url': 'sqlite:///logs/predictions.db', 'log_flush_seconds': 0.05})
+    demo_model(project.root / 'models')
+    Registry(project.root / 'models' / 'registry', 'delay').register(project.root / 'models', None, alias='champion')
+    return project
+
+
+class Server:
+    "`mlwb serve` in a real uvicorn process on 127.0.0.1, stopped with a signal as a supervisor would."
+
+    def __init__(self, project: Project, token: str | None = ADMIN_TOKEN, env: dict | None = None, args=(), timeout: float = 60):
+        self.project, self.port = project, free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        full = {**os.environ, 'PATH': f"{BIN}:{os.environ['PATH']}", **(env or {})}
+        full.pop('MLWB_ADMIN_TOKEN', None)
+        if token: full['MLWB_ADMIN_TOKEN'] = token
+        self.log = project.root / f'serve-{self.port}.log'
+        self.proc = subprocess.Popen([str(BIN / 'mlwb'), 'serve', '--project', str(project.root), '--port', str(self.port), *args],
+                                     cwd=project.root, env=full, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + '/v2/health/ready', timeout=2) as r:
+                    if r.status == 200: break
+            except (urllib.error.URLError, ConnectionError, OSError): pass
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.stop()
+                pytest.fail(f'mlwb serve did not become ready:\n{self.log.read_text()}')
+            time.sleep(0.2)
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> int:
+        "Stop the server as a supervisor would; its exit code."
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try: self.proc.wait(timeout)
+            except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def server_factory():
+    "Start servers with `server_factory(project, ...)`; all are stopped at the end of the test."
+    started = []
+    def start(*args, **kwargs):
+        s = Server(*args, **kwargs)
+        started.append(s)
+        return s
+    yield start
+    for s in started: s.stop()
+
+
+PG_BIN = Path('/usr/lib/postgresql/15/bin')
+
+
+@pytest.fixture(scope='session')
+def postgres_url():
+    "A PostgreSQL 15 server of our own: initdb in a temp dir, started with pg_ctl (as the postgres user when run as root)."
+    if not (PG_BIN / 'initdb').exists():
+        message = f'PostgreSQL 15 is not installed ({PG_BIN}/initdb missing): apt-get install postgresql-15'
+        if os.environ.get('CI'): pytest.fail(message)
+        pytest.skip(message)
+    base = Path(tempfile.mkdtemp(prefix='mlwb-pg-'))
+    as_user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(base, 'postgres', 'postgres')
+        as_user = ['runuser', '-u', 'postgres', '--']
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)
+    try:
+        run(PG_BIN / 'initdb', '-D', base / 'data', '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8')
+        run(PG_BIN / 'pg_ctl', '-D', base / 'data', '-l', base / 'server.log', '-w', '-t', '60', 'start', '-o',
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off")
+    except subprocess.CalledProcessError as e:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(f'could not start PostgreSQL: {e.stderr}')
+    try: yield f'postgresql+psycopg://postgres@127.0.0.1:{port}/postgres'
+    finally:
+        subprocess.run([*as_user, str(PG_BIN / 'pg_ctl'), '-D', str(base / 'data'), '-m', 'fast', '-w', 'stop'], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
