@@ -1,5 +1,8 @@
 # The two commands of the README: `make repro` and `make test`. Both set up .venv from the pinned set first.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# this machine's pip config names a local index folder that may be absent: drop its noise, keep real errors
+QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -13,8 +16,8 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip check | grep -v "^nbdev 2.4.14 requires\|^nbdev 2.4.14 has requirement" || true
 	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbdev_install_hooks >/dev/null
 	touch $@
