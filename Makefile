@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 # no MPLBACKEND here: stage kernels must keep the inline backend, or reports lose their figures
 unexport MPLBACKEND
 
-.PHONY: setup repro test check-notebooks nbdev-test pytest lab clean-venv
+.PHONY: setup repro test check-notebooks nbdev-test pytest lab clean-venv postgres
 
 setup: $(VENV)/.installed
 
@@ -59,7 +59,11 @@ check-notebooks: setup
 nbdev-test: setup
 	nbdev_test --n_workers 2
 
-pytest: setup
+# the service tests start a real PostgreSQL 15 (initdb/pg_ctl as the postgres user): install it on a new machine
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; }
+
+pytest: setup postgres
 	python -m pytest
 
 lab: setup

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from .config import ParamsError, load_params
@@ -13,10 +14,14 @@ from .ingest import DataError
 from .runner import StageError, find_project, run_stage
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'cmd_stage', 'cmd_params', 'parser', 'main']
+__all__ = ['USER_ERRORS', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_registry_list', 'cmd_registry_register',
+           'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands', 'parser', 'main']
 
 # %% ../nbs/20_cli.ipynb #79cbd2ea
-USER_ERRORS = (ParamsError, DataError, StageError, FileNotFoundError)
+class CommandError(RuntimeError):
+    "A user's mistake a command found: one line on stderr, exit code 2."
+
+USER_ERRORS = (ParamsError, DataError, StageError, FileNotFoundError, CommandError)
 
 def cmd_stage(args):
     "Run one pipeline stage notebook (what dvc.yaml calls)."
@@ -27,6 +32,120 @@ def cmd_params(args):
     "Check params.yaml and print its sections."
     p = load_params(find_project(args.project) / 'params.yaml')
     print(f"params.yaml is valid: sections {[k for k, v in p if v is not None]}")
+
+# %% ../nbs/20_cli.ipynb #089487cc
+def _registry(args):
+    "The project's registry (params.yaml `registry`, env MLWB_REGISTRY_* over it) and the project root."
+    from mlworkbench.config import RegistryParams, with_env
+    from mlworkbench.registry import Registry
+    root = find_project(args.project)
+    p = load_params(root / 'params.yaml')
+    reg = with_env(p.registry or RegistryParams(), 'MLWB_REGISTRY')
+    return Registry(root / reg.root, reg.name), root
+
+_LIBRARY_ERRORS = [('mlworkbench.registry', 'RegistryError'), ('mlworkbench.modelfile', 'ModelFileError'), ('mlworkbench.predlog', 'LogError')]
+
+@contextlib.contextmanager
+def _user_errors():
+    "Turn the registry's, model files' and the log's errors into CommandError (modules not imported cannot have raised)."
+    try: yield
+    except Exception as e:
+        known = tuple(getattr(sys.modules[m], n) for m, n in _LIBRARY_ERRORS if m in sys.modules)
+        if isinstance(e, known): raise CommandError(str(e)) from None
+        raise
+
+def cmd_registry_list(args):
+    "List registered versions and their aliases."
+    reg, _ = _registry(args)
+    versions, aliases = reg.versions(), reg.aliases()['aliases']
+    if not versions: print(f'{reg.name}: no version registered yet (mlwb registry register)'); return
+    by_version = {}
+    for a, v in aliases.items(): by_version.setdefault(v, []).append(a)
+    print(f"{'version':>7}  {'registered (UTC)':<25}  {'model sha256':<12}  {'data sha256':<12}  {'git':<8}  {'cv':>9}  aliases")
+    for v in versions:
+        i = v.info
+        cv = f"{i['metric']} {i['cv_score']:.3g}" if i.get('cv_score') is not None else ''
+        print(f"{v.version:>7}  {i['registered_at']:<25}  {i['model_sha256'][:12]:<12}  {(i.get('data_sha256') or '-')[:12]:<12}  "
+              f"{(i.get('git_revision') or '-')[:8]:<8}  {cv:>9}  {', '.join(sorted(by_version.get(v.version, [])))}")
+
+def cmd_registry_register(args):
+    "Register models/model.skops (+ model.json, reports' metrics and model card) as a new version."
+    reg, root = _registry(args)
+    with _user_errors(): v, created = reg.register(root / args.models, root / args.reports, alias=args.alias, note=args.note or '')
+    what = f'registered {v.ref}' if created else f'{root / args.models / "model.skops"} is already {v.ref}; nothing copied'
+    print(what + (f'; {args.alias} -> {v.version}' if args.alias else '') + f" (model {v.info['model_sha256'][:12]}, data {(v.info.get('data_sha256') or '-')[:12]})")
+
+def cmd_registry_promote(args):
+    "Point an alias (champion by default) at a version."
+    reg, _ = _registry(args)
+    with _user_errors(): v = reg.promote(args.version, args.alias, args.note or '')
+    print(f'{reg.name}: {args.alias} -> {v.version}; a running service switches on POST /admin/reload')
+
+def cmd_registry_rollback(args):
+    "Point an alias back at the version it held before."
+    reg, _ = _registry(args)
+    with _user_errors(): v = reg.rollback(args.alias, args.note or '')
+    print(f'{reg.name}: {args.alias} rolled back to {v.version}; a running service switches on POST /admin/reload')
+
+# %% ../nbs/20_cli.ipynb #0c6a4bad
+def cmd_serve(args):
+    "Serve the registered model over HTTP (uvicorn); settings from params.yaml `serve`, env MLWB_SERVE_*, then these flags."
+    import os
+    from pathlib import Path
+    root = find_project(args.project)
+    flags = {'host': args.host, 'port': args.port, 'workers': args.workers, 'model': args.model, 'database_url': args.database_url}
+    for k, v in flags.items():
+        if v is not None: os.environ[f'MLWB_SERVE_{k.upper()}'] = str(v)
+    os.environ['MLWB_PROJECT'] = str(root)
+    from mlworkbench.service import service_settings
+    serve, registry, root = service_settings(root)
+    for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ[var] = str(serve.threads)
+    with _user_errors():  # fail here, in one line, on what would stop the app at startup
+        from mlworkbench.predlog import make_engine, migrate, sqlite_path
+        from mlworkbench.registry import Registry, verify_version
+        v = Registry(root / registry.root, registry.name).get(serve.model)
+        verify_version(v)
+        engine = make_engine(sqlite_path(serve.database_url, root))
+        migrate(engine); engine.dispose()
+    if not os.environ.get(serve.admin_token_env):
+        print(f'mlwb serve: ${serve.admin_token_env} is not set: admin endpoints (/admin/reload) are disabled', file=sys.stderr)
+    print(f'mlwb serve: {v.ref} ({serve.model}) on http://{serve.host}:{serve.port} with {serve.workers} worker(s); log {engine.url.render_as_string()}', file=sys.stderr)
+    import shutil, tempfile, uvicorn
+    run_dir = None
+    if serve.workers > 1:  # workers share a folder: which version to follow after a reload, and Prometheus' per-process files
+        run_dir = Path(tempfile.mkdtemp(prefix='mlwb-serve-'))
+        (run_dir / 'prometheus').mkdir()
+        os.environ['MLWB_SERVE_RUN_DIR'], os.environ['PROMETHEUS_MULTIPROC_DIR'] = str(run_dir), str(run_dir / 'prometheus')
+    try:
+        uvicorn.run('mlworkbench.service:app_from_env', factory=True, host=serve.host, port=serve.port, workers=serve.workers,
+                    access_log=args.access_log, log_level='info', timeout_graceful_shutdown=30)
+    finally:
+        if run_dir: shutil.rmtree(run_dir, ignore_errors=True)
+
+def add_deploy_commands(sub):
+    "The `registry` and `serve` subcommands."
+    s = sub.add_parser('registry', help='List, register, promote and roll back model versions.', description='The model registry (params.yaml `registry`).')
+    rsub = s.add_subparsers(dest='action', required=True, metavar='ACTION')
+    for name, func in [('list', cmd_registry_list), ('register', cmd_registry_register), ('promote', cmd_registry_promote), ('rollback', cmd_registry_rollback)]:
+        r = rsub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        r.add_argument('--project', default='.', help='project folder')
+        if name == 'register':
+            r.add_argument('--models', default='models', help='folder holding model.skops and model.json (default: models)')
+            r.add_argument('--reports', default='reports', help="folder holding the evaluate stage's metrics.json and model_card.md")
+            r.add_argument('--alias', choices=['champion', 'challenger'], help='also point this alias at the version')
+        if name == 'promote': r.add_argument('version', help='version number (or the other alias, e.g. challenger)')
+        if name in ('promote', 'rollback'): r.add_argument('--alias', default='champion', choices=['champion', 'challenger'], help='alias to move (default: champion)')
+        if name != 'list': r.add_argument('--note', help='why, kept in the alias history')
+        r.set_defaults(func=func)
+    s = sub.add_parser('serve', help=cmd_serve.__doc__.split(';')[0] + '.', description=cmd_serve.__doc__)
+    s.add_argument('--project', default='.', help='project folder')
+    s.add_argument('--host', help='address to bind (default 127.0.0.1)')
+    s.add_argument('--port', type=int, help='TCP port (default 8000)')
+    s.add_argument('--workers', type=int, help='worker processes')
+    s.add_argument('--model', help='registry alias or version to serve (default champion)')
+    s.add_argument('--database-url', help='prediction log, e.g. postgresql+psycopg://user@host/db')
+    s.add_argument('--access-log', action='store_true', help="log every request (uvicorn's access log)")
+    s.set_defaults(func=cmd_serve)
 
 # %% ../nbs/20_cli.ipynb #1525ffac
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('params', help=cmd_params.__doc__, description=cmd_params.__doc__)
     s.add_argument('--project', default='.', help='project folder')
     s.set_defaults(func=cmd_params)
+    add_deploy_commands(sub)
     return ap
 
 def main(argv: list[str] | None = None) -> int:

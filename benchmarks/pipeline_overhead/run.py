@@ -1,7 +1,7 @@
 """Wall time of `dvc repro -f` on the default data versus the same library calls in one plain Python process.
 
 Run from the project root, with the venv active:  python benchmarks/pipeline_overhead/run.py
-Both sides run the full default pipeline (ingest, prep, train, evaluate) from the same params.yaml; the plain
+Both sides run the full default pipeline (ingest, prep, train, evaluate, backtest) from the same params.yaml; the plain
 side writes into a temp folder so the project's outputs are untouched. The result is appended to
 benchmarks/RESULTS.md under '## pipeline_overhead'.
 """
@@ -41,6 +41,10 @@ model = load_model(out / 'models/model.skops')
 baselines = {n: load_model(out / f'models/baselines/{n}.skops') for n in record['cv'] if record['cv'][n]['baseline']}
 ev = evaluate_model(model, baselines, pd.read_parquet(out / 'data/prepared/test.parquet'), json.loads((out / 'models/model.json').read_text()), p.evaluate)
 write_evaluation(ev, out / 'reports')
+from mlworkbench.backtest import backtest
+prep = {s: pd.read_parquet(out / f'data/prepared/{s}.parquet') for s in ('train', 'test', 'production')}
+bt = backtest(model, json.loads((out / 'models/model.json').read_text()), pd.concat([prep['train'], prep['test']], ignore_index=True),
+              prep['test'], prep['production'], ev.summary()['test'], p.monitor, p.retrain)
 print(json.dumps({'seconds': time.perf_counter() - t0, 'mae': ev.summary()['test'].get('mae', {}).get('value')}))
 '''
 
@@ -62,7 +66,7 @@ def main():
     results = ROOT / 'benchmarks' / 'RESULTS.md'
     text = results.read_text() if results.exists() else '# Benchmark results\n'
     header = ('\n## pipeline_overhead\n\n`python benchmarks/pipeline_overhead/run.py` (2-core machine, default data, full pipeline: '
-              'ingest, prep, train, evaluate). Target: ratio ≤ 1.10.\n\n| date | `dvc repro -f` | same calls, one process | ratio | target |\n| --- | --- | --- | --- | --- |\n')
+              'ingest, prep, train, evaluate, backtest). Target: ratio ≤ 1.10.\n\n| date | `dvc repro -f` | same calls, one process | ratio | target |\n| --- | --- | --- | --- | --- |\n')
     if '## pipeline_overhead' not in text: text = text.rstrip('\n') + '\n' + header
     marker = '| --- | --- | --- | --- | --- |\n'
     start = text.index('## pipeline_overhead')

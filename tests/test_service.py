@@ -1,0 +1,225 @@
+"The prediction service in-process (FastAPI's test client): answers, bad input, feedback, health, metrics, admin."
+import json
+import os
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from mlworkbench.config import RegistryParams, ServeParams
+from mlworkbench.predict import Predictor
+from mlworkbench.predlog import read_log, sqlite_path
+from mlworkbench.registry import Registry, demo_model, load_version
+from mlworkbench.service import Service, create_app
+
+ROW = {'distance': 500.0, 'temp': 61.5, 'carrier': 'AA', 'hour': 5}
+
+
+def make_client(project, token='tok', **serve):
+    os.environ['MLWB_TEST_TOKEN'] = token or ''
+    settings = ServeParams(database_url='sqlite:///logs/predictions.db', admin_token_env='MLWB_TEST_TOKEN', log_flush_seconds=0.05, **serve)
+    svc = Service(settings, RegistryParams(root='models/registry', name='delay'), project.root)
+    return TestClient(create_app(svc)), svc
+
+
+@pytest.fixture
+def client(served):
+    c, svc = make_client(served)
+    with c: yield c
+    os.environ.pop('MLWB_TEST_TOKEN', None)
+
+
+def in_process(project, version='champion'):
+    model, record = load_version(Registry(project.root / 'models' / 'registry', 'delay').get(version))
+    return model, Predictor(model, record, fast=False)
+
+
+def rows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{'distance': float(rng.uniform(50, 3000)), 'temp': None if i % 5 == 0 else float(rng.normal(60, 15)),
+             'carrier': ['AA', 'B6', 'DL', 'UA', 'ZZ-never-seen'][i % 5], 'hour': int(rng.integers(0, 24))} for i in range(n)]
+
+
+def test_predict_equals_the_model_in_process(client, served):
+    batch = rows(50)
+    r = client.post('/predict', json={'records': batch})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body['model_version'] == 'delay/1'
+    model, slow = in_process(served)
+    expected = model.predict(slow.schema.frame(slow.schema.columns(batch)))
+    np.testing.assert_allclose([p['prediction'] for p in body['predictions']], expected, rtol=1e-12)
+    ids = [p['request_id'] for p in body['predictions']]
+    assert len(set(ids)) == 50
+    one = client.post('/predict', json={'records': [batch[3]]}).json()['predictions'][0]['prediction']
+    assert one == body['predictions'][3]['prediction']  # alone or in a batch: the same number
+
+
+@pytest.mark.parametrize('form', ['dataframe_split', 'dataframe_records', 'instances', 'inputs', 'csv'])
+def test_invocations_speaks_mlflow(client, form):
+    batch = [r | {'temp': 1.0} for r in rows(4)]
+    expected = [p['prediction'] for p in client.post('/predict', json={'records': batch}).json()['predictions']]
+    cols = list(batch[0])
+    if form == 'csv':
+        text = ','.join(cols) + '\n' + '\n'.join(','.join(str(r[c]) for c in cols) for r in batch) + '\n'
+        r = client.post('/invocations', content=text, headers={'content-type': 'text/csv'})
+    else:
+        body = {'dataframe_split': {'columns': cols, 'data': [[r[c] for c in cols] for r in batch]},
+                'dataframe_records': batch, 'instances': batch, 'inputs': {c: [r[c] for r in batch] for c in cols}}[form]
+        r = client.post('/invocations', json={form: body})
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()['predictions'], expected, rtol=1e-12)
+    assert r.headers['x-model-version'] == 'delay/1'
+
+
+def test_invocations_ignores_extra_columns_like_mlflow(client):
+    r = client.post('/invocations', json={'dataframe_records': [ROW | {'y': 3.0, 'flight_id': 'x'}]})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize('body, status, detail', [
+    ({'records': [ROW | {'distance': 'far'}]}, 422, "records[0].distance: expected a number, got a string ('far')"),
+    ({'records': [ROW, {k: v for k, v in ROW.items() if k != 'carrier'}]}, 422, 'records[1].carrier: required field is missing'),
+    ({'records': [ROW | {'hour': 4.5}]}, 422, 'records[0].hour: expected an integer, got 4.5'),
+    ({'records': [ROW | {'hour': 2**60}]}, 422, 'records[0].hour: expected a number between -2**53 and 2**53'),
+    ({'records': [ROW | {'tmp': 3}]}, 422, "records[0].tmp: unknown field; did you mean 'temp'?"),
+    ({'records': []}, 422, 'records: expected at least one record'),
+    ({'records': ROW}, 422, 'records: expected an array of records, got an object'),
+    ({'records': [[1, 2]]}, 422, 'records[0]: expected an object of features, got an array'),
+    ({'rows': [ROW]}, 422, 'records: required field is missing'),
+    ([ROW], 422, 'body: expected an object {"records": [...]}'),
+])
+def test_bad_input_is_a_4xx_naming_the_field(client, body, status, detail):
+    r = client.post('/predict', content=json.dumps(body), headers={'content-type': 'application/json'})
+    assert r.status_code == status, r.text
+    assert r.json()['detail'].startswith(detail), r.json()
+
+
+@pytest.mark.parametrize('content, ctype, status, detail', [
+    (b'', 'application/json', 400, 'body: empty'),
+    (b'{"records": [', 'application/json', 400, 'body: not valid JSON'),
+    (b'{"records": [{"distance": NaN, "carrier": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got nan'),
+    (b'{"records": [{"distance": 1e999, "carrier": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got inf'),
+    (b'{"records": [{"distance": 1, "carrier": "AA", "hour": 123456789012345678901234567890}]}', 'application/json', 422, 'records[0].hour: expected a number between'),
+    (b'distance,carrier,hour\ninf,AA,3\n', 'text/csv', 422, 'csv_rows[0].distance: expected a finite number, got inf'),
+    (b'\xff\xfe', 'text/csv', 400, 'body: CSV is not valid UTF-8'),
+    (b'a,b', 'application/xml', 415, "content-type: expected application/json or text/csv, got 'application/xml'"),
+    (b'distance,carrier,hour\nfar,AA,3\n', 'text/csv', 422, "csv_rows[0].distance: expected a number, got 'far'"),
+    (b'{"instances": [{"distance": 1, "carrier": "AA", "hour": "x"}]}', 'application/json', 422, "instances[0].hour: expected an integer, got a string ('x')"),
+    (b'{"dataframe_split": {"columns": ["distance"], "data": [[1, 2]]}}', 'application/json', 422, 'dataframe_split.data[0]: expected an array of 1 values'),
+])
+def test_bad_bodies(client, content, ctype, status, detail):
+    path = '/invocations' if ctype != 'application/json' or b'dataframe' in content or b'instances' in content else '/predict'
+    r = client.post(path, content=content, headers={'content-type': ctype})
+    assert (r.status_code, r.json()['detail'][:len(detail)]) == (status, detail)
+
+
+def test_oversized_body_is_413(served):
+    c, _ = make_client(served, max_body_bytes=2000, max_rows=5)
+    with c:
+        big = c.post('/predict', json={'records': [ROW] * 40})
+        many = c.post('/predict', json={'records': [ROW] * 6})
+    assert big.status_code == 413 and 'more than the limit of 2000' in big.json()['detail']
+    assert many.status_code == 413 and 'records: 6 records is more than the limit of 5' in many.json()['detail']
+
+
+def test_unseen_category_and_missing_nullable_are_valid(client):
+    r = client.post('/predict', json={'records': [ROW | {'carrier': 'NEVER-SEEN', 'temp': None}, {k: v for k, v in ROW.items() if k != 'temp'}]})
+    assert r.status_code == 200 and all(np.isfinite(p['prediction']) for p in r.json()['predictions'])
+
+
+def test_every_served_row_is_logged_and_feedback_joins(served):
+    c, svc = make_client(served)
+    with c:
+        ids = [p['request_id'] for p in c.post('/predict', json={'records': rows(7)}).json()['predictions']]
+        c.post('/invocations', json={'dataframe_records': rows(3)})
+        c.post('/predict', json={'records': [ROW | {'distance': 'x'}]})  # refused: not logged
+        ok = c.post('/feedback', json={'feedback': [{'request_id': ids[0], 'actual': 12.5}, {'request_id': ids[1], 'actual': -3}]})
+        unknown = c.post('/feedback', json={'feedback': [{'request_id': ids[2], 'actual': 1.0}, {'request_id': 'nope', 'actual': 1.0}]})
+        bad = c.post('/feedback', json={'feedback': [{'request_id': ids[2], 'actual': 'late'}]})
+    assert ok.json() == {'stored': 2}
+    assert unknown.status_code == 404 and "never served: ['nope']" in unknown.json()['detail']
+    assert bad.status_code == 422 and bad.json()['detail'] == "feedback[0].actual: expected a finite number, got 'late'"
+    log = read_log(sqlite_path('sqlite:///logs/predictions.db', served.root))
+    assert len(log) == 10 and log['request_id'].is_unique
+    assert sorted(log['route'].value_counts().items()) == [('invocations', 3), ('predict', 7)]
+    by_id = log.set_index('request_id')
+    assert by_id.loc[ids[0], 'actual'] == 12.5 and np.isnan(by_id.loc[ids[2], 'actual'])
+    assert by_id.loc[ids[0], 'model_version'] == 'delay/1' and 'feature.carrier' in log
+
+
+def test_health_model_and_metrics(client):
+    client.post('/predict', json={'records': [ROW]})
+    client.get('/no/such/path')
+    assert client.get('/health').json()['model_version'] == 'delay/1'
+    assert client.get('/v2/health/live').json() == {'live': True}
+    assert client.get('/v2/health/ready').json()['ready'] is True
+    m = client.get('/model').json()
+    assert m['version'] == 'delay/1' and m['registry']['data_sha256'] and [f['name'] for f in m['features']] == ['distance', 'temp', 'carrier', 'hour']
+    assert m['prediction_path']['fast'] is True
+    text = client.get('/metrics').text
+    for line in ['mlwb_http_requests_total{method="POST",route="/predict",status="200"} 1.0', 'mlwb_predictions_total{route="predict"} 1.0',
+                 'mlwb_http_requests_total{method="GET",route="other",status="404"} 1.0', 'mlwb_http_request_duration_seconds_bucket{le="0.005",route="/predict"}',
+                 'mlwb_model_info{path="fast",sha256=', 'mlwb_predlog_pending_rows', 'mlwb_batch_rows_bucket']:
+        assert line in text, line
+    spec = client.get('/openapi.json').json()
+    record = spec['paths']['/predict']['post']['requestBody']['content']['application/json']['schema']['properties']['records']['items']
+    assert record['required'] == ['distance', 'carrier', 'hour'] and record['properties']['temp']['type'] == ['number', 'null']
+
+
+def test_admin_needs_the_token(served):
+    c, _ = make_client(served, token='s3cret')
+    with c:
+        assert c.post('/admin/reload').status_code == 401
+        assert c.post('/admin/reload', headers={'Authorization': 'Bearer wrong'}).status_code == 401
+        assert c.post('/admin/reload', headers={'Authorization': 'Bearer s3cret'}).status_code == 200
+    c, _ = make_client(served, token=None)
+    with c:
+        r = c.post('/admin/reload', headers={'Authorization': 'Bearer '})
+    assert r.status_code == 403 and 'admin endpoints are disabled' in r.json()['detail']
+
+
+def test_reload_swaps_to_the_new_champion_and_refuses_a_tampered_one(served):
+    reg = Registry(served.root / 'models' / 'registry', 'delay')
+    demo_model(served.root / 'models', seed=5, shift=100.0)
+    v2, _ = reg.register(served.root / 'models', None)
+    c, _ = make_client(served, token='s3cret')
+    auth = {'Authorization': 'Bearer s3cret'}
+    with c:
+        before = c.post('/predict', json={'records': [ROW]}).json()
+        reg.promote(2)
+        r = c.post('/admin/reload', headers=auth)
+        assert r.json() == {'previous': 'delay/1', 'serving': 'delay/2', 'fast_path': True}
+        after = c.post('/predict', json={'records': [ROW]}).json()
+        assert (before['model_version'], after['model_version']) == ('delay/1', 'delay/2')
+        assert after['predictions'][0]['prediction'] > before['predictions'][0]['prediction'] + 50  # the shifted model
+        demo_model(served.root / 'models', seed=6)
+        v3, _ = reg.register(served.root / 'models', None)
+        f = v3.path / 'model.skops'
+        os.chmod(f, 0o644)
+        data = bytearray(f.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one flipped byte
+        f.write_bytes(bytes(data))
+        reg.promote(3)
+        refused = c.post('/admin/reload', headers=auth)
+        assert refused.status_code == 409 and 'changed after registration' in refused.json()['detail'] and refused.json()['serving'] == 'delay/2'
+        assert c.post('/predict', json={'records': [ROW]}).json()['model_version'] == 'delay/2'
+        assert 'mlwb_model_reloads_total{result="refused"} 1.0' in c.get('/metrics').text
+
+
+def test_a_classifier_answers_labels_and_probabilities(project):
+    project.set(registry={'root': 'models/registry', 'name': 'delay'})
+    demo_model(project.root / 'models', task='classification')
+    Registry(project.root / 'models' / 'registry', 'delay').register(project.root / 'models', None, alias='champion')
+    c, _ = make_client(project)
+    with c:
+        r = c.post('/predict', json={'records': rows(5)}).json()
+        fb = c.post('/feedback', json={'feedback': [{'request_id': r['predictions'][0]['request_id'], 'actual': 'late'}]})
+        bad = c.post('/feedback', json={'feedback': [{'request_id': r['predictions'][0]['request_id'], 'actual': 'lost'}]})
+        inv = c.post('/invocations', json={'instances': rows(5)}).json()
+    assert {p['prediction'] for p in r['predictions']} <= {'late', 'on_time'}
+    assert all(abs(sum(p['probabilities'].values()) - 1) < 1e-5 for p in r['predictions'])
+    assert inv['predictions'] == [p['prediction'] for p in r['predictions']]
+    assert fb.status_code == 200 and bad.status_code == 422 and "expected one of the classes ['late', 'on_time']" in bad.json()['detail']
+    log = read_log(sqlite_path('sqlite:///logs/predictions.db', project.root))
+    assert set(log['label'].dropna()) <= {'late', 'on_time'} and log['actual_label'].dropna().tolist() == ['late']
