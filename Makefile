@@ -14,9 +14,10 @@ unexport MPLBACKEND
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock settings.ini setup.py
+$(VENV)/.installed: requirements.lock requirements-docs.lock settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-docs.lock 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip check | grep -v "^nbdev 2.4.14 requires\|^nbdev 2.4.14 has requirement" || true
 	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbdev_install_hooks >/dev/null
@@ -63,12 +64,31 @@ nbdev-test: setup
 postgres:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; }
 
-pytest: setup postgres
+pytest: setup postgres browser-deps
 	python -m pytest
 
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+setup: $(LAB_OVERRIDES)
+$(LAB_OVERRIDES): tools/jupyterlab-overrides.json $(VENV)/.installed
+	install -D -m 644 $< $@
+
 lab: setup
-	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 \
-	  --LabApp.news_url=None --ServerApp.root_dir=$(CURDIR)
+	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 clean-venv:
 	rm -rf $(VENV)
+
+DOCS_ARGS ?=
+.PHONY: docs
+docs: setup
+	python tools/build_docs.py $(DOCS_ARGS)
+
+.PHONY: browser-deps
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	  elif [ -n "$$CI" ]; then echo "browser-deps: /usr/bin/chromium is missing and apt-get needs root" >&2; exit 1; \
+	  else echo "browser-deps: /usr/bin/chromium is missing (as root: apt-get install chromium); the browser tests will skip" >&2; fi; \
+	fi

@@ -1,0 +1,265 @@
+"""The docs site and JupyterLab as a person sees them: Debian's Chromium (/usr/bin/chromium), driven by Playwright.
+
+`make browser-deps` installs Chromium (CI runs it); Playwright's own browser download is never used. Without
+/usr/bin/chromium these tests skip, unless CI is set: then they fail. Servers listen on 127.0.0.1 only, on free
+ports, and stop at the end; every request the browser makes is recorded, and any that would leave this machine
+is blocked and fails the test. Screenshots go to tests/artifacts/.
+"""
+import http.server
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import REPO, free_port
+
+pytest_plugins = ['docs_site']  # the session's docs build and stage project: tests/docs_site.py
+
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--disable-default-apps', '--mute-audio']
+ARTIFACTS = REPO / 'tests' / 'artifacts'
+LOCAL_HOSTS = {'127.0.0.1', 'localhost'}
+LOCAL_SCHEMES = {'data', 'blob', 'file', 'about'}
+LAB_OVERRIDES = Path(sys.prefix) / 'share' / 'jupyter' / 'lab' / 'settings' / 'overrides.json'
+
+
+def unavailable(reason: str):
+    "Skip on a developer's machine; fail in CI, where `make browser-deps` must have installed the browser."
+    if os.environ.get('CI', '').lower() not in ('', '0', 'false'): pytest.fail(f'{reason} (CI is set, so this fails instead of skipping)')
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope='module')
+def browser():
+    if not CHROMIUM.exists():
+        unavailable(f"Debian's Chromium is not installed ({CHROMIUM} missing): `make browser-deps` installs it")
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: unavailable('playwright is not installed: `make setup` installs requirements-docs.lock')
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        # Playwright gives each launch a fresh profile (--user-data-dir) in a temp folder
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    "A browser context whose requests are all recorded; one that would leave 127.0.0.1 is blocked and kept in `outside`."
+
+    def __init__(self, browser, **kwargs):
+        self.context = browser.new_context(viewport={'width': 1280, 'height': 900}, **kwargs)
+        self.requests, self.outside = [], []
+        self.context.route('**/*', self._route)
+        self.page = self.context.new_page()
+
+    def _route(self, route):
+        url = route.request.url
+        self.requests.append(url)
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS: route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def images(self) -> list[dict]:
+        "Every image of the page's main content: its source and whether it loaded."
+        return self.page.eval_on_selector_all(
+            'article img, .jp-OutputArea img', 'els => els.map(e => ({src: e.currentSrc || e.src, loaded: e.complete && e.naturalWidth > 0}))')
+
+    def wait_images(self, minimum: int, timeout: float = 20):
+        "Wait until at least `minimum` images are there and every one has loaded; the images."
+        end = time.monotonic() + timeout
+        while True:
+            imgs = self.images()
+            if len(imgs) >= minimum and all(i['loaded'] for i in imgs) or time.monotonic() > end: return imgs
+            self.page.wait_for_timeout(200)
+
+    def shot(self, name: str):
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser):
+    "Open pages with `visit()`; at the end, no request may have left this machine."
+    opened = []
+    def open_visit(**kwargs):
+        v = Visit(browser, **kwargs)
+        opened.append(v)
+        return v
+    yield open_visit
+    outside = [u for v in opened for u in v.outside]
+    for v in opened: v.close()
+    assert not outside, f'requests that would have left 127.0.0.1: {outside}'
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope='module')
+def site_url(docs_build):
+    "The built site served over HTTP on 127.0.0.1 (a free port), for the module's tests."
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(_QuietHandler, directory=docs_build['site']))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+# --- the docs site ------------------------------------------------------------------------------------------------
+def test_home_page_renders_with_its_figure(visit, site_url):
+    v = visit()
+    v.page.goto(f'{site_url}/index.html')
+    assert 'mlworkbench' in v.page.title()
+    imgs = v.wait_images(1)
+    assert imgs and all(i['loaded'] for i in imgs), imgs
+    for section in ('Tutorials', 'API reference', 'Reports'):
+        assert v.page.locator('header ul.navbar-nav').first.get_by_role('link', name=section).count() == 1
+    v.shot('docs-home.png')
+
+
+def test_api_page_renders_signatures_and_figures(visit, site_url, figures_page):
+    "A library notebook executed for this build: each function under its name with its signature, and the charts."
+    v = visit()
+    v.page.goto(f'{site_url}/{figures_page}.html')
+    headings = v.page.locator('article section > h3')
+    signatures = v.page.locator('article section > h3 + .nbdev-signature')
+    assert headings.count() >= 2 and signatures.count() >= 2
+    first = signatures.first.locator('xpath=..').locator('h3').inner_text().strip('#').strip()
+    assert signatures.first.inner_text().startswith(first)
+    imgs = v.wait_images(1)
+    assert imgs and all(i['loaded'] for i in imgs), imgs
+    v.shot(f'docs-api-{figures_page}.png')
+
+
+def test_report_page_renders_with_its_figures(visit, site_url):
+    "The prep report of a stage that really ran: its tables and its charts."
+    v = visit()
+    v.page.goto(f'{site_url}/reports/prep.html')
+    assert v.page.locator('h1').first.inner_text().startswith('Prep')
+    imgs = v.wait_images(3)
+    assert len(imgs) >= 3 and all(i['loaded'] for i in imgs), imgs
+    v.shot('docs-report-prep.png')
+
+
+def test_search_finds_a_function(visit, site_url):
+    "Type a function's name into the search box, as a person would: the results link to its section."
+    v = visit()
+    v.page.goto(f'{site_url}/index.html')
+    v.page.locator('button.search-button__button:visible').first.click()
+    box = v.page.locator('#pst-search-dialog input[name="q"]')
+    box.fill('load_params')
+    box.press('Enter')
+    v.page.wait_for_url('**/search.html?q=load_params*')
+    hit = v.page.locator('#search-results ul.search li a', has_text='load_params').first
+    hit.wait_for(timeout=20000)
+    assert hit.get_attribute('href').endswith('#load-params')
+    v.shot('docs-search.png')
+    hit.click()
+    v.page.wait_for_url('**/00_config.html*#load-params')
+
+
+# --- JupyterLab ---------------------------------------------------------------------------------------------------
+def jupyter_lab(project: Path, port: int, token: str, home: Path) -> subprocess.Popen:
+    "JupyterLab as `make lab` starts it (news and update checks off), on a given port and token, in its own session."
+    env = {**os.environ, 'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
+           # a user's own Jupyter settings and workspaces must not change what this test sees
+           'JUPYTER_CONFIG_DIR': str(home / 'config'), 'JUPYTER_RUNTIME_DIR': str(home / 'runtime'),
+           'JUPYTERLAB_SETTINGS_DIR': str(home / 'settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(home / 'workspaces')}
+    env.pop('MPLBACKEND', None)
+    cmd = [str(Path(sys.executable).parent / 'jupyter'), 'lab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
+           f'--ServerApp.root_dir={project}', '--LabApp.news_url=None',
+           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+           f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}']
+    return subprocess.Popen(cmd, cwd=project, env=env, stdout=open(home / 'lab.log', 'w'), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+@pytest.fixture
+def lab(stage_project, tmp_path):
+    "JupyterLab on the stage project (its data prepared, as after `dvc repro`), stopped with its kernels at the end."
+    port, token = free_port(), secrets.token_hex(16)
+    proc = jupyter_lab(stage_project.root, port, token, tmp_path)
+    url = f'http://127.0.0.1:{port}'
+    end = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f'{url}/api/status?token={token}', timeout=2) as r:
+                if r.status == 200: break
+        except OSError: pass
+        if proc.poll() is not None or time.monotonic() > end:
+            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+            pytest.fail(f'JupyterLab did not start:\n{(tmp_path / "lab.log").read_text()}')
+        time.sleep(0.3)
+    yield url, token
+    os.killpg(proc.pid, signal.SIGTERM)   # the server and the kernels it started: one session, ours
+    try: proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+
+
+def run_cell(page, cell, tries: int = 4):
+    """Select `cell` and run it (Ctrl+Enter) until its prompt shows an execution count. Right after the kernel
+    says idle, JupyterLab can still drop a run request while its kernel connection opens; a person presses again."""
+    from playwright.sync_api import expect
+    prompt = cell.locator('.jp-InputPrompt')
+    for _ in range(tries):
+        cell.locator('.jp-InputArea-prompt').click()
+        page.keyboard.press('Control+Enter')
+        try:
+            expect(prompt).to_have_text(re.compile(r'\[(\d+|\*)\]'), timeout=15000)
+            break
+        except AssertionError: pass
+    expect(prompt).to_have_text(re.compile(r'\[\d+\]'), timeout=60000)
+
+
+def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
+    """Open pipeline/train.ipynb, run its parameters and import cells (params.yaml's defaults), then one more cell
+    that shows what they loaded; no news prompt appears."""
+    from playwright.sync_api import expect
+    url, token = lab
+    v = visit()
+    page = v.page
+    kernel_frames = []   # messages from the kernel over its websocket: the notebook is connected to it
+    page.on('websocket', lambda ws: ws.on('framereceived', lambda frame: kernel_frames.append(ws.url)) if '/api/kernels/' in ws.url else None)
+    try:
+        page.goto(f'{url}/lab/tree/pipeline/train.ipynb?token={token}')
+        cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')
+        cells.nth(2).wait_for(timeout=60000)
+        expect(page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator').first).to_have_attribute('data-status', 'idle', timeout=60000)
+        for _ in range(300):
+            if kernel_frames: break
+            page.wait_for_timeout(200)
+        for i in (1, 2):   # the `parameters` cell (params = None), then the imports: stage_params and the prepared data
+            run_cell(page, cells.nth(i))
+        assert 'Error' not in cells.nth(2).inner_text(), cells.nth(2).inner_text()
+        # one more cell, below: the defaults of params.yaml and the data they point at
+        cells.nth(2).locator('.jp-InputArea-prompt').click()
+        page.keyboard.press('b')
+        expect(cells.nth(3).locator('.jp-InputPrompt')).to_have_text(re.compile(r'\[ \]'))
+        page.keyboard.press('Enter')
+        page.keyboard.type('p.train.metric, p.data.target, train.shape[0] > 0')
+        page.keyboard.press('Shift+Enter')
+        expect(cells.nth(3).locator('.jp-OutputArea-output').first).to_have_text("('mae', 'units_sold', True)", timeout=60000)
+        # JupyterLab asks "Would you like to get notified about official Jupyter news?" unless its fetchNews setting
+        # says no; `--LabApp.news_url=None` alone does not stop the question. `make setup` installs that setting.
+        assert page.get_by_text('official Jupyter news').count() == 0, \
+            f'the news prompt appeared: is {LAB_OVERRIDES} installed (make setup)?'
+    finally:
+        v.shot('jupyterlab-train.png')
