@@ -30,7 +30,7 @@ predictions = sa.Table(
     'mlwb_predictions', metadata,
     sa.Column('request_id', sa.String(64), primary_key=True),  # one per served row
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column('model_version', sa.String(200), nullable=False, index=True),  # e.g. 'arr_delay/3'
+    sa.Column('model_version', sa.String(200), nullable=False, index=True),  # e.g. 'units_sold/3'
     sa.Column('route', sa.String(32), nullable=False),  # predict or invocations
     sa.Column('features', JSONB, nullable=False),  # the checked input row
     sa.Column('prediction', sa.Float),  # regression: the value; classification: probability of the last class

@@ -255,9 +255,9 @@ def demo_model(folder: str | Path, n: int = 300, seed: int = 0, task: str = 'reg
     import numpy as np, pandas as pd
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({'distance': rng.uniform(50, 3000, n), 'temp': np.where(rng.random(n) < 0.1, np.nan, rng.normal(60, 15, n)),
-                       'carrier': pd.array(rng.choice(['AA', 'B6', 'DL', 'UA'], n), dtype='str'),
+                       'airline': pd.array(rng.choice(['AA', 'B6', 'DL', 'UA'], n), dtype='str'),
                        'hour': pd.array(rng.integers(0, 24, n), dtype='Int64')})
-    signal = df['distance'] / 100 + (df['carrier'] == 'B6') * 5 + np.cos(2 * np.pi * df['hour'].astype(float) / 24) * 3 + shift
+    signal = df['distance'] / 100 + (df['airline'] == 'B6') * 5 + np.cos(2 * np.pi * df['hour'].astype(float) / 24) * 3 + shift
     df['y'] = signal + rng.normal(0, 1, n) if task == 'regression' else np.where(signal + rng.normal(0, 3, n) > signal.median(), 'late', 'on_time')
     fp = FeaturesParams(cyclical={'hour': 24}, min_frequency=5)
     roles = feature_roles(df, 'y', fp)

@@ -28,7 +28,7 @@ def test_log_writes_batches_migrates_and_joins_feedback(pg):
     log = PredictionLog(pg, batch_rows=100, flush_seconds=0.05)
     now = utcnow()
     log.add([{'request_id': f'r{i}', 'created_at': now, 'model_version': 'delay/1', 'route': 'predict',
-              'features': {'distance': float(i), 'carrier': 'AA', 'temp': None}, 'prediction': i / 2, 'label': None} for i in range(1050)])
+              'features': {'distance': float(i), 'airline': 'AA', 'temp': None}, 'prediction': i / 2, 'label': None} for i in range(1050)])
     assert log.add_feedback([{'request_id': 'r3', 'actual': 2.0}, {'request_id': 'nope', 'actual': 1.0}]) == ['nope']
     assert log.add_feedback([{'request_id': 'r3', 'actual': 2.0}]) == [] and log.add_feedback([{'request_id': 'r3', 'actual': 2.5}]) == []
     log.close()
@@ -49,7 +49,7 @@ def test_service_logs_every_row_to_postgres(served, server_factory, pg):
     reqs, sizes = [], []
     for i in range(300):
         n = 1 if i % 10 else 5
-        recs = [{'distance': float(rng.uniform(50, 3000)), 'temp': None, 'carrier': 'B6', 'hour': int(rng.integers(0, 24))} for _ in range(n)]
+        recs = [{'distance': float(rng.uniform(50, 3000)), 'temp': None, 'airline': 'B6', 'hour': int(rng.integers(0, 24))} for _ in range(n)]
         reqs.append(http_request('POST', '/predict', 'localhost', orjson.dumps({'records': recs}))); sizes.append(n)
     res = load('127.0.0.1', server.port, reqs, concurrency=16, total=3000, keep_bodies=True)
     assert res.statuses == {200: 3000} and not res.errors, res.summary()

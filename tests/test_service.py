@@ -12,7 +12,7 @@ from mlworkbench.predlog import read_log, sqlite_path
 from mlworkbench.registry import Registry, demo_model, load_version
 from mlworkbench.service import Service, create_app
 
-ROW = {'distance': 500.0, 'temp': 61.5, 'carrier': 'AA', 'hour': 5}
+ROW = {'distance': 500.0, 'temp': 61.5, 'airline': 'AA', 'hour': 5}
 
 
 def make_client(project, token='tok', **serve):
@@ -37,7 +37,7 @@ def in_process(project, version='champion'):
 def rows(n, seed=0):
     rng = np.random.default_rng(seed)
     return [{'distance': float(rng.uniform(50, 3000)), 'temp': None if i % 5 == 0 else float(rng.normal(60, 15)),
-             'carrier': ['AA', 'B6', 'DL', 'UA', 'ZZ-never-seen'][i % 5], 'hour': int(rng.integers(0, 24))} for i in range(n)]
+             'airline': ['AA', 'B6', 'DL', 'UA', 'ZZ-never-seen'][i % 5], 'hour': int(rng.integers(0, 24))} for i in range(n)]
 
 
 def test_predict_equals_the_model_in_process(client, served):
@@ -79,7 +79,7 @@ def test_invocations_ignores_extra_columns_like_mlflow(client):
 
 @pytest.mark.parametrize('body, status, detail', [
     ({'records': [ROW | {'distance': 'far'}]}, 422, "records[0].distance: expected a number, got a string ('far')"),
-    ({'records': [ROW, {k: v for k, v in ROW.items() if k != 'carrier'}]}, 422, 'records[1].carrier: required field is missing'),
+    ({'records': [ROW, {k: v for k, v in ROW.items() if k != 'airline'}]}, 422, 'records[1].airline: required field is missing'),
     ({'records': [ROW | {'hour': 4.5}]}, 422, 'records[0].hour: expected an integer, got 4.5'),
     ({'records': [ROW | {'hour': 2**60}]}, 422, 'records[0].hour: expected a number between -2**53 and 2**53'),
     ({'records': [ROW | {'tmp': 3}]}, 422, "records[0].tmp: unknown field; did you mean 'temp'?"),
@@ -98,14 +98,14 @@ def test_bad_input_is_a_4xx_naming_the_field(client, body, status, detail):
 @pytest.mark.parametrize('content, ctype, status, detail', [
     (b'', 'application/json', 400, 'body: empty'),
     (b'{"records": [', 'application/json', 400, 'body: not valid JSON'),
-    (b'{"records": [{"distance": NaN, "carrier": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got nan'),
-    (b'{"records": [{"distance": 1e999, "carrier": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got inf'),
-    (b'{"records": [{"distance": 1, "carrier": "AA", "hour": 123456789012345678901234567890}]}', 'application/json', 422, 'records[0].hour: expected a number between'),
-    (b'distance,carrier,hour\ninf,AA,3\n', 'text/csv', 422, 'csv_rows[0].distance: expected a finite number, got inf'),
+    (b'{"records": [{"distance": NaN, "airline": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got nan'),
+    (b'{"records": [{"distance": 1e999, "airline": "AA", "hour": 1}]}', 'application/json', 422, 'records[0].distance: expected a finite number, got inf'),
+    (b'{"records": [{"distance": 1, "airline": "AA", "hour": 123456789012345678901234567890}]}', 'application/json', 422, 'records[0].hour: expected a number between'),
+    (b'distance,airline,hour\ninf,AA,3\n', 'text/csv', 422, 'csv_rows[0].distance: expected a finite number, got inf'),
     (b'\xff\xfe', 'text/csv', 400, 'body: CSV is not valid UTF-8'),
     (b'a,b', 'application/xml', 415, "content-type: expected application/json or text/csv, got 'application/xml'"),
-    (b'distance,carrier,hour\nfar,AA,3\n', 'text/csv', 422, "csv_rows[0].distance: expected a number, got 'far'"),
-    (b'{"instances": [{"distance": 1, "carrier": "AA", "hour": "x"}]}', 'application/json', 422, "instances[0].hour: expected an integer, got a string ('x')"),
+    (b'distance,airline,hour\nfar,AA,3\n', 'text/csv', 422, "csv_rows[0].distance: expected a number, got 'far'"),
+    (b'{"instances": [{"distance": 1, "airline": "AA", "hour": "x"}]}', 'application/json', 422, "instances[0].hour: expected an integer, got a string ('x')"),
     (b'{"dataframe_split": {"columns": ["distance"], "data": [[1, 2]]}}', 'application/json', 422, 'dataframe_split.data[0]: expected an array of 1 values'),
 ])
 def test_bad_bodies(client, content, ctype, status, detail):
@@ -124,7 +124,7 @@ def test_oversized_body_is_413(served):
 
 
 def test_unseen_category_and_missing_nullable_are_valid(client):
-    r = client.post('/predict', json={'records': [ROW | {'carrier': 'NEVER-SEEN', 'temp': None}, {k: v for k, v in ROW.items() if k != 'temp'}]})
+    r = client.post('/predict', json={'records': [ROW | {'airline': 'NEVER-SEEN', 'temp': None}, {k: v for k, v in ROW.items() if k != 'temp'}]})
     assert r.status_code == 200 and all(np.isfinite(p['prediction']) for p in r.json()['predictions'])
 
 
@@ -145,7 +145,7 @@ def test_every_served_row_is_logged_and_feedback_joins(served):
     assert sorted(log['route'].value_counts().items()) == [('invocations', 3), ('predict', 7)]
     by_id = log.set_index('request_id')
     assert by_id.loc[ids[0], 'actual'] == 12.5 and np.isnan(by_id.loc[ids[2], 'actual'])
-    assert by_id.loc[ids[0], 'model_version'] == 'delay/1' and 'feature.carrier' in log
+    assert by_id.loc[ids[0], 'model_version'] == 'delay/1' and 'feature.airline' in log
 
 
 def test_health_model_and_metrics(client):
@@ -155,7 +155,7 @@ def test_health_model_and_metrics(client):
     assert client.get('/v2/health/live').json() == {'live': True}
     assert client.get('/v2/health/ready').json()['ready'] is True
     m = client.get('/model').json()
-    assert m['version'] == 'delay/1' and m['registry']['data_sha256'] and [f['name'] for f in m['features']] == ['distance', 'temp', 'carrier', 'hour']
+    assert m['version'] == 'delay/1' and m['registry']['data_sha256'] and [f['name'] for f in m['features']] == ['distance', 'temp', 'airline', 'hour']
     assert m['prediction_path']['fast'] is True
     text = client.get('/metrics').text
     for line in ['mlwb_http_requests_total{method="POST",route="/predict",status="200"} 1.0', 'mlwb_predictions_total{route="predict"} 1.0',
@@ -164,7 +164,7 @@ def test_health_model_and_metrics(client):
         assert line in text, line
     spec = client.get('/openapi.json').json()
     record = spec['paths']['/predict']['post']['requestBody']['content']['application/json']['schema']['properties']['records']['items']
-    assert record['required'] == ['distance', 'carrier', 'hour'] and record['properties']['temp']['type'] == ['number', 'null']
+    assert record['required'] == ['distance', 'airline', 'hour'] and record['properties']['temp']['type'] == ['number', 'null']
 
 
 def test_admin_needs_the_token(served):

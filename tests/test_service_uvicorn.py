@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def rows(n, seed=0):
     rng = np.random.default_rng(seed)
     return [{'distance': round(float(rng.uniform(50, 3000)), 2), 'temp': None if i % 7 == 0 else round(float(rng.normal(60, 15)), 1),
-             'carrier': ['AA', 'B6', 'DL', 'UA', 'ZZ'][i % 5], 'hour': int(rng.integers(0, 24))} for i in range(n)]
+             'airline': ['AA', 'B6', 'DL', 'UA', 'ZZ'][i % 5], 'hour': int(rng.integers(0, 24))} for i in range(n)]
 
 
 def requests_mix(n=400, seed=0):
@@ -35,7 +35,7 @@ def requests_mix(n=400, seed=0):
             body = {'dataframe_split': {'columns': cols, 'data': [[x[c] for c in cols] for x in recs[i:i + 3]]}}
             out.append((http_request('POST', '/invocations', 'localhost', orjson.dumps(body)), len(recs[i:i + 3]), 200))
         elif i % 20 == 9:
-            text = 'distance,carrier,hour\n' + ''.join(f"{x['distance']},{x['carrier']},{x['hour']}\n" for x in recs[i:i + 2])
+            text = 'distance,airline,hour\n' + ''.join(f"{x['distance']},{x['airline']},{x['hour']}\n" for x in recs[i:i + 2])
             out.append((http_request('POST', '/invocations', 'localhost', text.encode(), 'text/csv'), len(recs[i:i + 2]), 200))
         else: out.append((http_request('POST', '/predict', 'localhost', orjson.dumps({'records': [r]})), 1, 200))
     return out
