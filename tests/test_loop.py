@@ -1,0 +1,94 @@
+"""The production loop as a user runs it, on a sample of the real flights: serve, replay, monitor, retrain, promote, roll back.
+
+One project goes through the whole documented sequence with a real `mlwb serve` process, DVC and git:
+a deliberately weak champion (a constant: the training mean) is served, production is replayed through it over
+HTTP, the monitor judges the log, `mlwb retrain` trains the real candidates on the extended window through
+`dvc exp run`, the gate promotes the challenger, and the running service swaps it in; a worse challenger is then
+refused, and a rollback reaches the service too.
+"""
+import json
+import urllib.request
+
+from conftest import ADMIN_TOKEN, Server
+from test_dvc import commit, git_dvc
+
+
+def health(server) -> dict:
+    with urllib.request.urlopen(server.url + '/health', timeout=10) as r: return json.loads(r.read())
+
+
+def weak_champion(project):
+    "Only a constant model to choose from: predicts the training mean, a poor guess for skewed delays."
+    project.set(train__candidates={'mean': {'estimator': 'dummy', 'params': {'strategy': 'mean'}}}, train__baselines=[])
+
+
+def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_factory, monkeypatch):
+    monkeypatch.setenv('MLWB_ADMIN_TOKEN', ADMIN_TOKEN)  # the operator's shell holds the service's admin token
+    p = git_dvc(small_flights)
+    (p.root / '.gitignore').write_text('/logs/\n/models/registry/\n')  # as the project's own .gitignore
+    p.set(prep__sample_rows=8000, train__candidates__hist_gradient_boosting__n_iter=2, train__candidates__random_forest__n_iter=1,
+          train__progress=False, evaluate__n_resamples=200, evaluate__importance_rows=300,
+          monitor__window='MS', monitor__min_rows=50, monitor__min_labelled_rows=100, monitor__n_resamples=300,
+          retrain__min_labelled_rows=300, retrain__n_resamples=500,
+          registry={'root': 'models/registry', 'name': 'arr_delay'},
+          serve={'database_url': 'sqlite:///logs/predictions.db', 'log_flush_seconds': 0.05})
+    full_candidates = {k: v for k, v in p.params['train']['candidates'].items()}
+    weak_champion(p)
+    p.run('repro', 'evaluate', cmd='dvc')
+    commit(p, 'weak champion')
+    p.run('registry', 'register', '--alias', 'champion')
+    server = server_factory(p, token=ADMIN_TOKEN)
+    url = ['--url', server.url]
+    assert health(server)['model_version'] == 'arr_delay/1'
+
+    # replay: every production row over HTTP with its event time, then its outcome
+    production = len(__import__('pandas').read_parquet(p.root / 'data/prepared/production.parquet'))
+    out = p.run('replay', *url, '-q').stdout
+    assert f'replay: {production:,} rows' in out and f'{production:,} outcomes sent as feedback' in out
+
+    # monitor: the log becomes data/production/log.parquet (collect), judged by the monitor stage through DVC
+    p.run('monitor', '-q')
+    report = json.loads((p.root / 'reports/monitor.json').read_text())
+    assert report['rows'] == report['labelled'] == production
+    assert report['decision'] in ('ok', 'watch', 'retrain') and report['reasons']
+    assert len(report['windows']) == 3 and all(w['rows'] > 0 for w in report['windows'])  # Oct, Nov, Dec
+    assert (p.root / 'reports/monitor.html').exists()
+    if report['decision'] != 'retrain':  # the policy is followed unless forced
+        assert 'nothing to do' in p.run('retrain', *url, '-q').stdout
+
+    # retrain with the real candidates on the extended window: better than a constant, so promoted and reloaded
+    p.set(train__candidates=full_candidates, train__baselines=['dummy', 'linear'])
+    commit(p, 'real candidates')
+    out = p.run('retrain', *url, '--force', '-q').stdout
+    assert 'challenger better by' in out and 'PROMOTED: arr_delay/2 is champion' in out, out
+    assert 'service now serves arr_delay/2 (was arr_delay/1)' in out
+    assert health(server)['model_version'] == 'arr_delay/2'
+    done = json.loads((p.root / 'reports/retrain.json').read_text())
+    assert done['promoted'] and done['ci_high'] < 0  # MAE difference challenger − champion, entirely below zero
+    split = p.params['prep']['split']
+    assert split['train']['start'] == '2013-01-01' and split['train']['end'] > '2013-06-30'  # the window grew
+    assert split['test']['start'] > split['train']['end']  # judged on data neither model trained on
+    assert done['experiment'] in p.run('exp', 'list', '--all-commits', cmd='dvc').stdout  # recorded by DVC
+
+    # a worse challenger is registered but not promoted; the service keeps serving the champion
+    commit(p, 'after promotion')
+    weak_champion(p)
+    out = p.run('retrain', *url, '--force', '-q').stdout
+    assert 'challenger not better' in out and 'kept arr_delay/2 as champion' in out, out
+    assert health(server)['model_version'] == 'arr_delay/2'
+    assert 'challenger' in p.run('registry', 'list').stdout
+
+    # rollback reaches the running service
+    out = p.run('registry', 'rollback', '--reload', *url).stdout
+    assert 'rolled back to 1' in out and 'service now serves arr_delay/1' in out
+    assert health(server)['model_version'] == 'arr_delay/1'
+
+
+def test_loop_commands_refuse_what_is_not_ready(small_flights):
+    p = small_flights
+    r = p.run('replay', '--url', 'http://127.0.0.1:9', check=False)
+    assert r.returncode == 2 and r.stderr.startswith('mlwb replay:') and 'Traceback' not in r.stderr
+    r = p.run('retrain', check=False)
+    assert r.returncode == 2 and 'run `mlwb monitor` first' in r.stderr
+    r = p.run('monitor', '--no-dvc', check=False)  # nothing prepared yet: the stage names what is missing
+    assert r.returncode == 2 and "stage 'monitor' needs data/prepared/test.parquet" in r.stderr and 'Traceback' not in r.stderr, r.stderr
