@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from mlworkbench.loadgen import http_request, load
-from mlworkbench.predlog import PredictionLog, make_engine, migrate, read_log, utcnow
+from mlworkbench.predlog import SCHEMA_VERSION, PredictionLog, feedback, make_engine, metadata, migrate, read_log, utcnow
 
 pytestmark = pytest.mark.slow
 
@@ -37,10 +37,36 @@ def test_log_writes_batches_migrates_and_joins_feedback(pg):
     assert df.set_index('request_id').loc['r3', 'actual'] == 2.5
     assert df['feature.temp'].isna().all()
     engine = make_engine(pg)
-    assert migrate(engine) == 1  # already current
+    assert migrate(engine) == SCHEMA_VERSION  # already current
     with engine.connect() as c:
         kind = c.exec_driver_sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'mlwb_predictions' AND column_name = 'features'").scalar()
     assert kind == 'jsonb'
+
+
+
+def test_an_old_log_is_upgraded_in_place_and_collected(pg, tmp_path):
+    "A version-1 log (no event_time) on PostgreSQL: the upgrade keeps its rows, the snapshot for the monitor reads it."
+    import datetime as dt
+    from mlworkbench.monitor import snapshot_log
+    engine = make_engine(pg)
+    with engine.begin() as c:  # the tables as the first release created them
+        c.exec_driver_sql('CREATE TABLE mlwb_schema (version INTEGER NOT NULL)'); c.exec_driver_sql('INSERT INTO mlwb_schema VALUES (1)')
+        c.exec_driver_sql('CREATE TABLE mlwb_predictions (request_id VARCHAR(64) PRIMARY KEY, created_at TIMESTAMP WITH TIME ZONE NOT NULL, '
+                          'model_version VARCHAR(200) NOT NULL, route VARCHAR(32) NOT NULL, features JSONB NOT NULL, prediction FLOAT, label VARCHAR(200))')
+        c.exec_driver_sql("""INSERT INTO mlwb_predictions VALUES ('old-0', '2024-01-01 10:00:00+00', 'delay/1', 'predict', '{"distance": 1.0}', 3.0, NULL)""")
+        metadata.create_all(c, tables=[feedback])  # unchanged since version 1
+    log = PredictionLog(pg, flush_seconds=0.05)  # what the service does at start-up: migrate
+    then = dt.datetime(2013, 12, 2, 7, tzinfo=dt.timezone.utc)
+    log.add([{'request_id': 'new-0', 'created_at': utcnow(), 'event_time': then, 'model_version': 'delay/2', 'route': 'predict',
+              'features': {'distance': 2.0}, 'prediction': 5.0, 'label': None}])
+    assert log.add_feedback([{'request_id': 'old-0', 'actual': 4.0}]) == []
+    log.close()
+    summary = snapshot_log(pg, tmp_path / 'production')
+    assert (summary['rows'], summary['labelled'], summary['versions']) == (2, 1, ['delay/1', 'delay/2'])
+    import pandas as pd
+    snap = pd.read_parquet(tmp_path / 'production' / 'log.parquet').set_index('request_id')
+    assert snap.loc['old-0', 'event_time'] == pd.Timestamp('2024-01-01 10:00', tz='UTC')  # no event time: when it was served
+    assert snap.loc['new-0', 'event_time'] == pd.Timestamp(then) and snap.loc['old-0', 'actual'] == 4.0
 
 
 def test_service_logs_every_row_to_postgres(served, server_factory, pg):

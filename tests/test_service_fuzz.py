@@ -1,4 +1,5 @@
 "Schema-driven fuzzing of a real `mlwb serve`: requests generated from its own OpenAPI schema, valid and broken; never a 5xx."
+import datetime as dt
 import json
 import math
 
@@ -55,6 +56,8 @@ def from_schema(schema: dict, max_items: int = 5):
     if types == 'boolean': return st.booleans()
     if types == 'integer': return st.integers(-2**53, 2**53) | st.sampled_from([int(x) for x in schema.get('examples', [0])])
     if types == 'number': return st.floats(allow_nan=False, allow_infinity=False) | st.integers(-2**53, 2**53) | st.sampled_from(schema.get('examples', [0.0]))
+    if types == 'string' and schema.get('format') == 'date-time':
+        return st.datetimes(timezones=st.none() | st.just(dt.timezone.utc)).map(lambda d: d.isoformat())
     if types == 'string': return st.text(max_size=30) | st.sampled_from(schema.get('examples', ['']))
     if types == 'array':
         return st.lists(from_schema(schema.get('items', {}), max_items), min_size=schema.get('minItems', 0), max_size=min(schema.get('maxItems', max_items), max_items))
@@ -62,7 +65,13 @@ def from_schema(schema: dict, max_items: int = 5):
     if not props: return st.dictionaries(st.text(max_size=10), json_values, max_size=4)
     @st.composite
     def obj(draw):
-        return {k: draw(from_schema(sub, max_items)) for k, sub in props.items() if k in required or draw(st.booleans())}
+        out = {k: draw(from_schema(sub, max_items)) for k, sub in props.items()
+               if 'x-length-of' not in sub and (k in required or draw(st.booleans()))}
+        for k, sub in props.items():  # an array with one item per item of a sibling (OpenAPI extension x-length-of)
+            if 'x-length-of' in sub and (k in required or draw(st.booleans())):
+                n = len(out.get(sub['x-length-of']) or [])
+                out[k] = draw(st.lists(from_schema(sub.get('items', {}), max_items), min_size=n, max_size=n))
+        return out
     return obj()
 
 
