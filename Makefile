@@ -57,8 +57,9 @@ check-notebooks: setup
 	status=0; for d in nbs mlworkbench pipeline; do diff -r -q $$tmp/$$d $$d -x __pycache__ -x .ipynb_checkpoints || status=1; done; \
 	rm -rf $$tmp; if [ $$status -ne 0 ]; then echo "nbdev_export/nbdev_clean changed the files above: run them and commit" >&2; exit 1; fi
 
+# the notebooks' `mlwb` commands get warm interpreters of their own (mlworkbench.launcher), stopped at the end
 nbdev-test: setup
-	nbdev_test --n_workers 2
+	export MLWB_WARM_DIR=$$(mktemp -d); trap 'mlwb warm --stop >/dev/null; rm -rf "$$MLWB_WARM_DIR"' EXIT; nbdev_test --n_workers 2
 
 # the service tests start a real PostgreSQL 15 (initdb/pg_ctl as the postgres user): install it on a new machine
 postgres:

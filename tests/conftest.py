@@ -55,6 +55,21 @@ class Project:
         return {str(p.relative_to(base)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(base.rglob('*')) if p.is_file()}
 
 
+@pytest.fixture(scope='session', autouse=True)
+def warm_dir(tmp_path_factory) -> Path:
+    "The suite's warm interpreters (mlworkbench.launcher) live in a folder of their own and are stopped at the end."
+    folder = tmp_path_factory.mktemp('warm')
+    os.environ['MLWB_WARM_DIR'] = str(folder)
+    yield folder
+    from mlworkbench.launcher import stop_warm
+    stop_warm()
+
+
+def warm_log(warm_dir: Path) -> str:
+    "What the warm interpreters ran: one line per command, with its folder, and one per exit code."
+    return ''.join(p.read_text() for p in sorted(warm_dir.glob('*.log')))
+
+
 @pytest.fixture
 def project(tmp_path) -> Project:
     return Project(tmp_path)

@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import REPO
+from conftest import REPO, warm_log
 
 
 def quick(project):
@@ -24,17 +24,22 @@ def commit(project, message):
     project.run('add', '-A', cmd='/usr/bin/git'); project.run('commit', '-qm', message, cmd='/usr/bin/git')
 
 
-def test_repro_is_byte_identical_and_idempotent(small_flights):
+def test_repro_is_byte_identical_and_idempotent(small_flights, warm_dir, monkeypatch):
     p = quick(small_flights)
     p.run('init', '--no-scm', '-q', cmd='dvc')
+    monkeypatch.setenv('MLWB_WARM', '0')  # every stage a plain process
     p.run('repro', cmd='dvc')
+    monkeypatch.delenv('MLWB_WARM')
     first = p.digest('data/prepared') | p.digest('models') | p.digest('reports')
     assert json.loads((p.root / 'reports' / 'metrics.json').read_text())['test_rows'] > 0
-    again = p.run('repro', cmd='dvc')
+    again = p.run('repro', cmd='dvc')  # collect starts a warm interpreter
     # only the log snapshot runs every time; it wrote the same bytes, so the monitor stage after it did not rerun
     assert re.findall(r"Running stage '(\w+)'", again.stdout) == ['collect'], again.stdout
     p.run('repro', '-f', cmd='dvc')
     assert p.digest('data/prepared') | p.digest('models') | p.digest('reports') == first  # reports too: no timestamps
+    # and that second run was served warm, stage by stage, from this project: warm and plain give the same bytes
+    ran = re.findall(rf'mlwb (stage \w+|collect) \(in {re.escape(str(p.root))}\)', warm_log(warm_dir))
+    assert ran[-7:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage backtest', 'collect', 'stage monitor'], ran
 
 
 def test_params_metrics_plots_and_experiments(small_flights):

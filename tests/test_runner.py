@@ -1,8 +1,15 @@
 "The stage runner: params reach a notebook with their types, a failing cell fails the stage and restores outputs."
 import json
+import re
+import signal
+import subprocess
+import time
 
 import nbformat
+import pytest
 import yaml
+
+from conftest import BIN, warm_log
 
 from mlworkbench.runner import stage_inputs, stage_spec
 
@@ -72,3 +79,32 @@ def test_a_failing_cell_fails_the_stage_and_restores_outputs(project):
 def test_unknown_stage_is_one_line(project):
     r = project.run('stage', 'trian', check=False)
     assert r.returncode == 2 and "dvc.yaml has no stage 'trian'" in r.stderr and 'Traceback' not in r.stderr
+
+
+def wait_for(condition, seconds=120):
+    "Poll `condition` until it holds; fail (not hang) if it never does."
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline: pytest.fail(f'still waiting after {seconds} s')
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_warm_stage_restores_outputs(project, warm_dir, signum):
+    "Ctrl-C (forwarded to the fork) or a killed `mlwb` (the fork sees it gone) stops the stage; the old outputs come back."
+    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('first')"])
+    project.run('stage', 'echo')
+    wait_for(lambda: '(serves this environment)' in project.run('warm').stdout)
+    first = project.digest('reports')
+    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('half')", "import time; time.sleep(120)"])
+    client = subprocess.Popen([str(BIN / 'mlwb'), 'stage', 'echo'], cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    echo = project.root / 'reports' / 'echo.json'
+    wait_for(lambda: echo.exists() and echo.read_text() == 'half')  # the stage is in its slow cell
+    [fork] = [int(pid) for pid in re.findall(rf'(\d+) mlwb stage echo \(in {re.escape(str(project.root))}\)', warm_log(warm_dir))][-1:]
+    client.send_signal(signum)
+    out, err = client.communicate(timeout=60)
+    wait_for(lambda: f'{fork} exit' in warm_log(warm_dir))  # the fork puts the outputs back, then exits
+    assert re.search(rf'{fork} exit [1-9]', warm_log(warm_dir)), warm_log(warm_dir)
+    assert client.returncode != 0
+    if signum == signal.SIGINT: assert 'KeyboardInterrupt' in err and "stage 'echo' failed" in err, err
+    assert {k: v for k, v in project.digest('reports').items() if not k.endswith('failed.ipynb')} == first

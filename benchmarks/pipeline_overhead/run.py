@@ -5,7 +5,8 @@ Both sides run the full default pipeline (every stage of dvc.yaml) from the same
 in one Python process and in a copy of the project (so the project's outputs are untouched), exactly the code of
 each stage notebook with that stage's params, in an in-process IPython shell (charts are rendered as in the
 reports), and the plain commands' functions: what is left between the two is the price of the orchestration
-(processes, kernels, papermill, HTML reports, DVC's hashing and cache). The result is appended to
+(processes, papermill, HTML reports, DVC's hashing and cache). Before each `dvc repro -f` every warm interpreter is
+stopped (`mlwb warm --stop`), so the first stage starts one and pays the imports, as after a reboot. The result is appended to
 benchmarks/RESULTS.md under '## pipeline_overhead'.
 """
 import json
@@ -59,6 +60,7 @@ def main():
     env = {**os.environ, 'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'}
     dvcs, plains = [], []
     for _ in range(args.repeats):
+        subprocess.run(['mlwb', 'warm', '--stop'], env=env, check=True, stdout=subprocess.DEVNULL)  # the dvc side starts cold, as after a reboot
         dvcs.append(timed(['dvc', 'repro', '-f', '-q'], cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
         with tempfile.TemporaryDirectory() as d:
             out = subprocess.run([sys.executable, '-c', PLAIN, str(ROOT), d], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
