@@ -58,11 +58,11 @@ def socket_path() -> Path: return warm_dir() / f'{environment_key()}.sock'
 # %% ../nbs/21_launcher.ipynb #72b956f8
 def preload():
     "Import what the stages import, and compile the report template, once, in the warm interpreter."
+    from mlworkbench.runner import REPORT_BACKEND, warm_up
     before = os.environ.get('MPLBACKEND')
-    os.environ.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')  # as run_stage sets it before pyplot is imported
+    os.environ.setdefault('MPLBACKEND', REPORT_BACKEND)  # as run_stage sets it before a stage notebook imports pyplot
     for name in PRELOAD: importlib.import_module(name)
     if before is None: del os.environ['MPLBACKEND']  # the environment stays the one this interpreter's key was made from
-    from mlworkbench.runner import warm_up
     warm_up()
 
 def serve(path: str | Path, idle: float | None = None):
@@ -142,8 +142,9 @@ def _run_cli(argv: list[str]) -> int:
     try:
         from mlworkbench.cli import main
         code = main(argv)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else (print(e.code, file=sys.stderr), 1)[1])
+    except SystemExit as e:  # as the interpreter treats it: a message goes to stderr and means exit code 1
+        if isinstance(e.code, str): print(e.code, file=sys.stderr)
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
     except KeyboardInterrupt:
         traceback.print_exc(); code = 130
     except BaseException:
@@ -257,8 +258,7 @@ def warm_interpreters() -> list[dict]:
         sock = pidfile.with_suffix('.sock')
         try: pid = int(pidfile.read_text() or 0)
         except (OSError, ValueError): continue
-        alive = sock.exists() and pid > 0 and _alive(pid)
-        if alive: found.append({'key': pidfile.stem, 'pid': pid, 'current': pidfile.stem == current})
+        if sock.exists() and pid > 0 and _alive(pid): found.append({'key': pidfile.stem, 'pid': pid, 'current': pidfile.stem == current})
     return found
 
 def _alive(pid: int) -> bool:

@@ -18,8 +18,8 @@ import yaml
 from .config import Params, ParamsError, read_params, set_dotted, validate_params
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs', 'stage_params', 'KeepOutputs', 'write_html',
-           'warm_up', 'run_stage']
+__all__ = ['REPORT_BACKEND', 'USER_ERRORS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs', 'stage_params',
+           'KeepOutputs', 'write_html', 'warm_up', 'run_stage']
 
 # %% ../nbs/01_runner.ipynb #a5e475d5
 class StageError(RuntimeError):
@@ -127,6 +127,8 @@ def write_html(nb, path: str | Path):
     body, _ = _html_exporter().from_notebook_node(nb)
     Path(path).write_text(body, encoding='utf-8')
 
+REPORT_BACKEND = 'module://matplotlib_inline.backend_inline'  # figures go into the report, whatever the shell set
+
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 USER_ERRORS = ('DataError', 'ParamsError', 'ModelFileError')  # a user's input at fault: the message is the whole story
@@ -195,7 +197,7 @@ def run_stage(name: str, project: str | Path = '.', params_file: str = 'params.y
     failed = report.with_suffix('.failed.ipynb')
     failed.unlink(missing_ok=True)
     outs = list(dict.fromkeys(spec['outs'] + [f'reports/{name}.ipynb', f'reports/{name}.html']))
-    os.environ['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'  # figures go into the report, whatever the shell set
+    os.environ['MPLBACKEND'] = REPORT_BACKEND
     os.environ['MLWB_STAGE'] = name  # library progress bars stay off: their timings would make reports differ run to run
     with KeepOutputs(outs, project):
         try:

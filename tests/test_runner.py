@@ -96,7 +96,8 @@ def test_an_interrupted_warm_stage_restores_outputs(project, warm_dir, signum):
     project.run('stage', 'echo')
     wait_for(lambda: '(serves this environment)' in project.run('warm').stdout)
     first = project.digest('reports')
-    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('half')", "import time; time.sleep(120)"])
+    # one cell: the interrupt lands in its sleep, not between cells (where it would skip the cell-failure message)
+    add_stage(project, 'echo', ["import time\nopen('reports/echo.json', 'w').write('half')\ntime.sleep(120)"])
     client = subprocess.Popen([str(BIN / 'mlwb'), 'stage', 'echo'], cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     echo = project.root / 'reports' / 'echo.json'
     wait_for(lambda: echo.exists() and echo.read_text() == 'half')  # the stage is in its slow cell
