@@ -30,8 +30,12 @@ def cmd_stage(args):
     print(f'stage {args.name}: report {report.relative_to(find_project(args.project))}')
 
 def cmd_params(args):
-    "Check params.yaml and print its sections."
+    "Check params.yaml (every key, and the candidates' params against the estimators data.task picks) and print its sections."
     p = load_params(find_project(args.project) / 'params.yaml')
+    if p.train and p.data:
+        from mlworkbench.train import check_train_params  # scikit-learn: only here, not for every command that reads params
+        try: check_train_params(p.train, p.data.task)
+        except ParamsError as e: raise ParamsError(f'params.yaml: {e}') from None
     print(f"params.yaml is valid: sections {[k for k, v in p if v is not None]}")
 
 def cmd_warm(args):
@@ -50,7 +54,7 @@ def _registry(args):
     root = find_project(args.project)
     p = load_params(root / 'params.yaml')
     reg = with_env(p.registry or RegistryParams(), 'MLWB_REGISTRY')
-    return Registry(root / reg.root, reg.name), root
+    with _user_errors(): return Registry(root / reg.root, reg.name), root
 
 _LIBRARY_ERRORS = [('mlworkbench.registry', 'RegistryError'), ('mlworkbench.modelfile', 'ModelFileError'), ('mlworkbench.predlog', 'LogError'),
                    ('mlworkbench.retrain', 'LoopError')]

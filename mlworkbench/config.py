@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 # %% auto #0
-__all__ = ['CORRECTIONS', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams',
-           'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution', 'Candidate', 'CVParams', 'TrainParams',
-           'EvaluateParams', 'RegistryParams', 'ServeParams', 'MonitorParams', 'RetrainParams', 'Params', 'ParamsError',
-           'validate_params', 'with_env', 'set_dotted', 'read_params', 'load_params']
+__all__ = ['SpaceValue', 'TASKS', 'METRICS', 'CORRECTIONS', 'ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck',
+           'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution',
+           'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
+           'ServeParams', 'MonitorParams', 'RetrainParams', 'Params', 'validate_params', 'with_env', 'set_dotted',
+           'read_params', 'load_params']
 
 # %% ../nbs/00_config.ipynb #6969e184
+class ParamsError(ValueError):
+    "params.yaml is not what the workbench expects; the message names each key at fault."
+
 class Section(BaseModel):
     "Base of every params.yaml section: unknown keys are errors, values are immutable once loaded."
     model_config = ConfigDict(extra='forbid', frozen=True)
@@ -44,6 +49,11 @@ class ColumnCheck(Section):
     min: float | None = None  # smallest allowed value
     max: float | None = None  # largest allowed value
     isin: list[Any] | None = None  # the only allowed values
+
+    @model_validator(mode='after')
+    def _ordered(self):
+        if self.min is not None and self.max is not None and self.min > self.max: raise ValueError(f'min {self.min} is above max {self.max}: no value could pass')
+        return self
 
 # %% ../nbs/00_config.ipynb #0dc85d77
 class JoinParams(Section):
@@ -88,6 +98,8 @@ class SplitParams(Section):
                 raise ValueError('ranges must follow each other in time: train, then test, then production')
         elif abs(sum(self.fractions.values()) - 1) > 1e-9 or set(self.fractions) != {'train', 'test', 'production'}:
             raise ValueError(f'fractions need train, test and production summing to 1, got {self.fractions}')
+        elif not all(0 <= f <= 1 for f in self.fractions.values()) or not min(self.fractions['train'], self.fractions['test']) > 0:
+            raise ValueError(f'fractions: each must be between 0 and 1, and train and test above 0, got {self.fractions}')
         return self
 
 class TimeFeatures(Section):
@@ -107,13 +119,19 @@ class PrepParams(Section):
     time_features: TimeFeatures = TimeFeatures()  # calendar features
     split: SplitParams  # train / test / production
 
+    @model_validator(mode='after')
+    def _ranges(self):
+        for col, (low, high) in self.valid_ranges.items():
+            if low is not None and high is not None and low > high: raise ValueError(f'valid_ranges.{col}: low {low} is above high {high}: every value would become missing')
+        return self
+
 # %% ../nbs/00_config.ipynb #e872509b
 class FeaturesParams(Section):
     "Which columns feed the model, and how categoricals and cycles are encoded."
     exclude: list[str] = []  # columns never used as features (besides the target and the time column)
-    cyclical: dict[str, float] = {}  # column -> period, e.g. {hour: 24, dayofweek: 7, month: 12}
-    min_frequency: int = 20  # rarer categories are merged into one 'infrequent' category
-    max_categories: int = 40  # at most this many categories per column (the rest merged)
+    cyclical: dict[str, Annotated[float, Field(gt=0)]] = {}  # column -> period, e.g. {hour: 24, dayofweek: 7, month: 12}
+    min_frequency: int = Field(20, ge=1)  # rarer categories are merged into one 'infrequent' category
+    max_categories: int = Field(40, ge=1)  # at most this many categories per column (the rest merged)
 
 class Distribution(Section):
     "A distribution to sample a parameter from: exactly one of the three kinds."
@@ -132,6 +150,11 @@ class Distribution(Section):
         if kinds[0] == 'log_uniform' and low <= 0: raise ValueError(f'log_uniform: bounds must be positive, got {low}')
         return self
 
+    @property
+    def kind(self) -> str: return next(k.rstrip('_') for k in ('log_uniform', 'uniform', 'int_') if getattr(self, k) is not None)
+    @property
+    def bounds(self) -> tuple: return getattr(self, 'int_' if self.kind == 'int' else self.kind)
+
     def sampler(self):
         "The scipy distribution to sample from."
         from scipy import stats
@@ -139,29 +162,80 @@ class Distribution(Section):
         if self.uniform: return stats.uniform(self.uniform[0], self.uniform[1] - self.uniform[0])
         return stats.randint(self.int_[0], self.int_[1] + 1)
 
+# a search space value: a non-empty list of choices, or a distribution
+SpaceValue = Annotated[Union[Annotated[list[Any], Field(min_length=1), Tag('choices')], Annotated[Distribution, Tag('distribution')]],
+                       Discriminator(lambda v: 'choices' if isinstance(v, (list, tuple)) else 'distribution' if isinstance(v, (dict, Distribution)) else None,
+                                     custom_error_type='space_value', custom_error_message='a list of values to try or a distribution such as {log_uniform: [0.01, 1]}')]
+
+# %% ../nbs/00_config.ipynb #b83dae87
+TASKS = ('regression', 'classification')
+METRICS = {'regression': ('mae', 'rmse', 'r2'),  # what train.metric may name, per task
+           'classification': ('roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy')}
+
+def check_metric(metric: str, task: str | None, key: str = 'train.metric') -> str:
+    "`metric` if it is one of `task`'s (any task's if None), else a `ParamsError` naming `key` and the valid names."
+    valid = list(METRICS[task]) if task else [m for ms in METRICS.values() for m in ms]
+    if metric in valid: return metric
+    other = next((t for t, ms in METRICS.items() if metric in ms), None)
+    if other: raise ParamsError(f"{key}: '{metric}' is a {other} metric but data.task is '{task}'; expected one of {valid}, "
+                                f"or one metric per task, e.g. {{regression: mae, classification: roc_auc}}")
+    close = difflib.get_close_matches(str(metric), valid, n=1)
+    raise ParamsError(f"{key}: unknown metric {metric!r}" + (f"; did you mean '{close[0]}'?" if close else '') + f" Expected one of {valid}")
+
+class TaskValues(Section):
+    "A candidate's params and space for one task only, laid over its shared ones when `data.task` is that task."
+    params: dict[str, Any] = {}  # fixed estimator params for this task
+    space: dict[str, SpaceValue] = {}  # tuned estimator params for this task
+
 class Candidate(Section):
     "One model family to try, with its fixed params, its search space and its budget."
     estimator: Literal['dummy', 'linear', 'hist_gradient_boosting', 'random_forest', 'extra_trees']  # family
-    params: dict[str, Any] = {}  # fixed estimator params
-    space: dict[str, list[Any] | Distribution] = {}  # tuned estimator params
-    n_iter: int = 1  # how many settings to try (random search) or to start from (halving)
+    params: dict[str, Any] = {}  # fixed estimator params, for every task
+    space: dict[str, SpaceValue] = {}  # tuned estimator params, for every task
+    n_iter: int = Field(1, ge=1)  # how many settings to try (random search) or to start from (halving)
+    regression: TaskValues | None = None  # params and space used only when data.task is regression
+    classification: TaskValues | None = None  # params and space used only when data.task is classification
 
+    def for_task(self, task: str) -> Candidate:
+        "The candidate as it runs for `task`: that task's params and space laid over the shared ones."
+        own = getattr(self, task) or TaskValues()
+        return self.model_copy(update={'params': self.params | own.params, 'space': self.space | own.space,
+                                       'regression': None, 'classification': None})
+
+# %% ../nbs/00_config.ipynb #bf79c497
 class CVParams(Section):
     "How training data is cut into folds."
-    folds: int = 4  # number of validation folds (≥ 2)
-    gap: int = 0  # time CV: rows left out between training and validation rows
+    folds: int = Field(4, ge=2)  # number of validation folds
+    gap: int = Field(0, ge=0)  # time CV: rows left out between training and validation rows
 
 class TrainParams(Section):
     "Model selection: candidates, the metric that picks one, and how they are compared."
     seed: int = 0  # every random choice in training
-    metric: str = 'mae'  # what selection optimises: mae, rmse, r2 / roc_auc, log_loss, average_precision, f1, accuracy
+    metric: str | dict[Literal['regression', 'classification'], str] = 'mae'  # what selection optimises (METRICS), or one per task: {regression: mae, classification: roc_auc}
     search: Literal['random', 'halving'] = 'random'  # how each candidate is tuned
-    tune_rows: int | None = None  # tune on a seeded sample of this many rows (refit uses all)
-    n_jobs: int = 1  # parallel fits
+    tune_rows: int | None = Field(None, gt=0)  # tune on a seeded sample of this many rows (refit uses all)
+    n_jobs: int = Field(1, ge=-1)  # parallel fits; -1: one per core
     cv: CVParams = CVParams()
     baselines: list[str] = ['dummy', 'linear']  # candidate names that are baselines, not contenders
     candidates: dict[str, Candidate]  # name -> candidate
     progress: bool = True  # progress bar over candidates
+
+    @model_validator(mode='after')
+    def _consistent(self):
+        for task, m in (self.metric.items() if isinstance(self.metric, dict) else [(None, self.metric)]):
+            check_metric(m, task, 'metric' + (f'.{task}' if task else ''))
+        if self.n_jobs == 0: raise ValueError('n_jobs: 0 runs nothing; give 1 or more, or -1 for one per core')
+        unknown = [b for b in self.baselines if b not in self.candidates]
+        if unknown: raise ValueError(f"baselines: {unknown} not in train.candidates {sorted(self.candidates)}")
+        if not set(self.candidates) - set(self.baselines): raise ValueError('candidates: name at least one candidate that is not a baseline')
+        return self
+
+    def for_task(self, task: str) -> TrainParams:
+        "These params as they run for `task`: its metric, and every candidate with its task's values laid over the shared ones."
+        metric = self.metric.get(task) if isinstance(self.metric, dict) else self.metric
+        if metric is None: raise ParamsError(f"train.metric names no metric for data.task '{task}'; add {task}: one of {list(METRICS[task])}")
+        check_metric(metric, task)
+        return self.model_copy(update={'metric': metric, 'candidates': {n: c.for_task(task) for n, c in self.candidates.items()}})
 
 # %% ../nbs/00_config.ipynb #aeecf1f3
 class EvaluateParams(Section):
@@ -184,7 +258,13 @@ class EvaluateParams(Section):
 class RegistryParams(Section):
     "Where registered model versions live: ROOT/NAME/VERSION, with the aliases of NAME beside them."
     root: str = 'models/registry'  # folder of the registry, relative to the project
-    name: str = 'model'  # the name this project's model is registered under
+    name: str = 'model'  # the name this project's model is registered under: a plain folder name
+
+    @field_validator('name')
+    @classmethod
+    def _plain(cls, v):
+        if not re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', v): raise ValueError("expected a plain folder name (letters, digits, '_', '.', '-'), not a path")
+        return v
 
 class ServeParams(Section):
     "The prediction service that `mlwb serve` starts."
@@ -263,15 +343,22 @@ class Params(Section):
 
     @model_validator(mode='after')
     def _consistent(self):
+        problems = []
         if self.data and self.data.timezone:
             import zoneinfo
             try: zoneinfo.ZoneInfo(self.data.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError): raise ValueError(f"data.timezone: unknown time zone '{self.data.timezone}', e.g. America/New_York or UTC") from None
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError): problems.append(f"data.timezone: unknown time zone '{self.data.timezone}', e.g. America/New_York or UTC")
         if self.prep and self.data:
-            if self.prep.split.method == 'time' and not self.data.time_column:
-                raise ValueError("prep.split.method is 'time' but data.time_column is not set")
-            if self.prep.main_table not in self.prep.columns:
-                raise ValueError(f"prep.columns has no entry for prep.main_table '{self.prep.main_table}'")
+            d, p = self.data, self.prep
+            if p.split.method == 'time' and not d.time_column: problems.append("prep.split.method is 'time' but data.time_column is not set")
+            if p.main_table not in p.columns: problems.append(f"prep.columns has no entry for prep.main_table '{p.main_table}'")
+            if p.time_features.parts and not d.time_column: problems.append(f'prep.time_features.parts {p.time_features.parts} need data.time_column; remove them or set it')
+            kept = [c for c in (d.target, d.time_column) if c and c in p.drop_columns]
+            if kept: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
+        if self.train and self.data:
+            try: self.train.for_task(self.data.task)
+            except ParamsError as e: problems.append(str(e))
+        if problems: raise ValueError('\n'.join(problems))
         return self
 
     def need(self, *sections: str):
@@ -281,9 +368,6 @@ class Params(Section):
         return tuple(getattr(self, s) for s in sections)
 
 # %% ../nbs/00_config.ipynb #df5d3e75
-class ParamsError(ValueError):
-    "params.yaml is not what the workbench expects; the message names each key at fault."
-
 def _allowed_keys(model, loc) -> list[str]:
     "Field names of the (sub)model at `loc`, for typo suggestions."
     for part in loc:
@@ -296,17 +380,21 @@ def _allowed_keys(model, loc) -> list[str]:
         model = sub[0]
     return list(getattr(model, 'model_fields', {}))
 
+_TAGS = {'none', 'int', 'float', 'str', 'bool', 'date', 'list', 'dict', 'tuple', 'choices', 'distribution'}  # pydantic's union branches
+
 def _describe(err: dict, model) -> str:
     "One line for one pydantic error."
-    loc = [p for p in err['loc'] if not (isinstance(p, str) and (p.startswith('function-') or p in {'none', 'int', 'float', 'str', 'bool', 'date', 'list', 'dict', 'tuple'}))]
+    loc = [p for p in err['loc'] if not (isinstance(p, str) and (p.startswith('function-') or p in _TAGS))]
     path = '.'.join(str(p) for p in loc) or '(top level)'
     kind = err['type']
     if kind == 'extra_forbidden':
         close = difflib.get_close_matches(str(loc[-1]), _allowed_keys(model, loc[:-1]), n=1)
         return f'{path}: unknown key' + (f"; did you mean '{close[0]}'?" if close else '')
     if kind == 'missing': return f'{path}: required key is missing'
+    if kind == 'too_short': return f"{path}: give at least {err['ctx']['min_length']} value(s), got {err['input']!r}"
     msg = err['msg'].removeprefix('Value error, ').removeprefix('Input should be ')
-    if kind == 'value_error': return f'{path}: {msg}'
+    if kind == 'value_error':  # a message that starts with 'key: ' names a key below `path`; a top-level one names its keys
+        return '\n'.join(f'{path}.{m}' if loc and re.match(r'[\w.]+: ', m) else f'{path}: {m}' if loc else m for m in msg.split('\n'))
     return f"{path}: expected {msg}, got {err['input']!r}"
 
 def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
@@ -315,7 +403,7 @@ def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
     if not isinstance(raw, dict): raise ParamsError(f'{source}: expected a mapping of sections, got {type(raw).__name__}')
     try: return Params.model_validate(raw)
     except ValidationError as e:
-        lines = list(dict.fromkeys(_describe(err, Params) for err in e.errors()))
+        lines = list(dict.fromkeys(line for err in e.errors() for line in _describe(err, Params).split('\n')))
         raise ParamsError(f'{source}: ' + ('\n  '.join([''] + lines) if len(lines) > 1 else lines[0])) from None
 
 # %% ../nbs/00_config.ipynb #47912718
@@ -330,7 +418,8 @@ def with_env(section: Section, prefix: str, environ=None) -> Section:
     except ValidationError as e:
         err = e.errors()[0]
         var = next(v for v, k in names.items() if k == err['loc'][0])
-        raise ParamsError(f"{var}: expected {err['msg'].removeprefix('Input should be ')}, got {err['input']!r}") from None
+        msg = err['msg'].removeprefix('Value error, ') if err['type'] == 'value_error' else 'expected ' + err['msg'].removeprefix('Input should be ')
+        raise ParamsError(f"{var}: {msg}, got {err['input']!r}") from None
 
 # %% ../nbs/00_config.ipynb #70ea43ce
 def set_dotted(raw: dict, key: str, value) -> dict:

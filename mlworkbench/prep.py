@@ -17,8 +17,9 @@ from .ingest import DataError, read_file, write_parquet
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['SPLITS', 'PrepLog', 'drop_missing_target', 'null_out_of_range', 'join_table', 'add_time_features', 'split_rows',
-           'Prepared', 'load_raw', 'prepare', 'write_prepared', 'plot_steps', 'plot_missing', 'plot_target_by_period']
+__all__ = ['SPLITS', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table', 'add_time_features',
+           'split_rows', 'check_splits', 'Prepared', 'load_raw', 'prepare', 'write_prepared', 'plot_steps',
+           'plot_missing', 'plot_target_by_period']
 
 # %% ../nbs/04_prep.ipynb #cafee363
 @dataclass
@@ -42,7 +43,13 @@ class PrepLog:
 def drop_missing_target(df: pd.DataFrame, target: str) -> pd.DataFrame:
     "Rows whose `target` is known: a model can neither learn from nor be judged on the others."
     if target not in df: raise DataError(f"data.target '{target}' is not a column of the main table; columns are {list(df.columns)}")
-    return df[df[target].notna()]
+    known = df[target].notna()
+    if len(df) and not known.any(): raise DataError(f"data.target '{target}' is missing in all {len(df):,} rows of the main table: nothing to learn from (is it the right column?)")
+    return df[known]
+
+def drop_duplicates(df: pd.DataFrame, ignore: list[str] = ()) -> pd.DataFrame:
+    "`df` without rows that repeat an earlier one in every column but `ignore` (ids and columns dropped later: the model never sees them)."
+    return df[~df.duplicated([c for c in df.columns if c not in set(ignore)])]
 
 def null_out_of_range(df: pd.DataFrame, valid_ranges: dict, log: PrepLog | None = None) -> pd.DataFrame:
     "Values outside `valid_ranges` (column -> (low, high), None for open) become missing: they are sensor or entry errors."
@@ -105,6 +112,18 @@ def split_rows(df: pd.DataFrame, split, time_column: str | None = None, timezone
     idx = np.split(order, cuts)
     return {name: df.iloc[np.sort(i)] for name, i in zip(SPLITS, idx)}
 
+# %% ../nbs/04_prep.ipynb #c98c08b8
+def check_splits(splits: dict[str, pd.DataFrame], data: DataParams, split) -> None:
+    "A `DataError` naming the split when train or test is empty, or a classification target has not two classes in train."
+    for name in ('train', 'test'):
+        if splits[name].empty:
+            where = f'{getattr(split, name).start}..{getattr(split, name).end}' if split.method == 'time' else f'fraction {split.fractions[name]}'
+            raise DataError(f'prep.split.{name}: no row falls in it ({where}); the prepared table has {sum(len(s) for s in splits.values()):,} rows')
+    if data.task == 'classification':
+        classes = sorted(map(str, splits['train'][data.target].unique()))
+        if len(classes) != 2:
+            raise DataError(f"data.target '{data.target}': a classification target needs exactly two classes in the train split, got {len(classes)}: {classes[:10]}")
+
 # %% ../nbs/04_prep.ipynb #39c1524b
 @dataclass
 class Prepared:
@@ -136,10 +155,10 @@ def prepare(raw: dict[str, pd.DataFrame], data: DataParams, prep: PrepParams) ->
         df = log.step(f'seeded sample of {prep.sample_rows}', df.sample(prep.sample_rows, random_state=prep.sample_seed).sort_index())
     missing_before = df.isna().mean()
     df = log.step('target known', drop_missing_target(df, data.target))
-    if prep.dedupe: df = log.step('duplicates dropped', df.drop_duplicates())
     for join in prep.joins:
         if join.table not in tables: raise DataError(f"prep.joins: table '{join.table}' has no entry in prep.columns")
         df = join_table(df, tables[join.table], join, log)
+    if prep.dedupe: df = log.step('duplicates dropped', drop_duplicates(df, prep.drop_columns))  # after the joins: their keys may be dropped
     df = null_out_of_range(df, prep.valid_ranges, log)
     absent = [c for c in prep.drop_columns if c not in df]
     if absent: raise DataError(f'prep.drop_columns: no column(s) {absent}')
@@ -150,6 +169,7 @@ def prepare(raw: dict[str, pd.DataFrame], data: DataParams, prep: PrepParams) ->
         df = df.sort_values(data.time_column, kind='mergesort')  # stable: ties keep file order
         df = add_time_features(df, data.time_column, prep.time_features.parts, tz)
     splits = {k: v.reset_index(drop=True) for k, v in split_rows(df, prep.split, data.time_column, tz).items()}
+    check_splits(splits, data, prep.split)
     log.step('in a split window', pd.DataFrame(index=range(sum(len(v) for v in splits.values()))))
     missing = pd.DataFrame({'before': missing_before, 'after': df.isna().mean()})
     return Prepared(splits, log, missing)

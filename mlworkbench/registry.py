@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ ALIASES = ('champion', 'challenger')
 class Registry:
     "The versions and aliases of one model name under `root`."
     def __init__(self, root: str | Path, name: str):  # root: folder of the registry; name: the model's name
-        if not name or '/' in name or name.startswith('.'): raise RegistryError(f"registry name must be a plain folder name, got {name!r}")
+        if not re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', name or ''): raise RegistryError(f"registry name must be a plain folder name (letters, digits, '_', '.', '-'), got {name!r}")
         self.root, self.name = Path(root), name
         self.folder = self.root / name
 
@@ -98,7 +99,7 @@ class Registry:
         if not self.folder.exists(): return []
         out = []
         for d in self.folder.iterdir():
-            if d.is_dir() and d.name.isdigit() and (d / 'version.json').exists():
+            if d.is_dir() and re.fullmatch(r'[0-9]+', d.name) and (d / 'version.json').exists():
                 out.append(ModelVersion(self.name, int(d.name), d, json.loads((d / 'version.json').read_text())))
         return sorted(out, key=lambda v: v.version)
 
@@ -174,7 +175,7 @@ def _version_number(self: Registry, ref) -> int:
         n = self.aliases()['aliases'].get(s)
         if n is None: raise RegistryError(f"{self.name} has no {s} yet: promote a version first (mlwb registry promote VERSION)")
         return n
-    if not s.removeprefix('v').isdigit(): raise RegistryError(f"expected a version number or one of {list(ALIASES)}, got {ref!r}")
+    if not re.fullmatch(r'v?[0-9]+', s): raise RegistryError(f"expected a version number or one of {list(ALIASES)}, got {ref!r}")
     n = int(s.removeprefix('v'))
     if n not in [v.version for v in self.versions()]:
         raise RegistryError(f"{self.name} has no version {n}; versions are {[v.version for v in self.versions()]}")

@@ -26,15 +26,15 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
-from .config import CVParams, Candidate, DataParams, Distribution, FeaturesParams, ParamsError, TrainParams
+from .config import METRICS, TASKS, CVParams, Candidate, DataParams, Distribution, FeaturesParams, ParamsError, TrainParams
 from .features import build_features, categorical_mask, feature_roles
 from .modelfile import save_model
 
 # %% auto #0
-__all__ = ['ESTIMATORS', 'SCORERS', 'estimator_class', 'check_train_params', 'make_pipeline', 'cv_splitter', 'Selection',
-           'select_model', 'linear_inference', 'out_of_fold', 'feature_schema', 'local_time_range', 'file_sha256',
-           'git_revision', 'library_versions', 'plot_candidates', 'plot_coefficients', 'write_training',
-           'decision_threshold']
+__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'estimator_class', 'valid_values', 'check_train_params', 'make_pipeline',
+           'cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'feature_schema',
+           'local_time_range', 'file_sha256', 'git_revision', 'library_versions', 'plot_candidates',
+           'plot_coefficients', 'write_training', 'decision_threshold']
 
 # %% ../nbs/08_train.ipynb #91b48c34
 ESTIMATORS = {  # family -> (regressor, classifier, feature flavour)
@@ -56,22 +56,68 @@ def estimator_class(family: str, task: str):
     reg, clf, _ = ESTIMATORS[family]
     return reg if task == 'regression' else clf
 
+# %% ../nbs/08_train.ipynb #5f5c7168
+COUNTERPARTS = {('linear', 'alpha'): ('C', 'the inverse: C = 1/alpha'), ('linear', 'C'): ('alpha', 'the inverse: alpha = 1/C')}  # same knob, other task's name
+
+def valid_values(cls, key: str) -> str | None:
+    "What scikit-learn accepts for `cls`'s parameter `key`, in words (None: not validated)."
+    from sklearn.utils._param_validation import StrOptions, make_constraint
+    raw = getattr(cls, '_parameter_constraints', {}).get(key)
+    if raw is None or raw == 'no_validation': return None
+    words = [f'one of {sorted(c.options - set(c.deprecated))}' if isinstance(c, StrOptions) else str(c)
+             for c in map(make_constraint, raw) if not getattr(c, 'hidden', False)]
+    return ' or '.join(words)
+
+def _refused(cls, key: str, value) -> bool:
+    "Would scikit-learn refuse `value` for `cls`'s parameter `key`?"
+    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+    raw = getattr(cls, '_parameter_constraints', {}).get(key)
+    if raw is None: return False
+    try: validate_parameter_constraints({key: raw}, {key: value}, caller_name=cls.__name__)
+    except InvalidParameterError: return True
+    return False
+
+def _tried_values(value) -> list:
+    "The values a fixed param, a list of choices or a distribution (its bounds, as sampled: float or int) can take."
+    if isinstance(value, Distribution): return [(int if value.kind == 'int' else float)(b) for b in value.bounds]
+    return list(value) if isinstance(value, list) else [value]
+
+# %% ../nbs/08_train.ipynb #0d991e72
+def _param_problem(name: str, family: str, task: str, group: str, key: str, value, space: bool) -> str | None:
+    "What is wrong with one param of candidate `name` for `task`, and the fix; None if nothing."
+    cls, other = estimator_class(family, task), next(t for t in TASKS if t != task)
+    other_cls, here = estimator_class(family, other), f'train.candidates.{name}'
+    known = cls().get_params()
+    if key not in known:
+        if key in other_cls().get_params():
+            cp = COUNTERPARTS.get((family, key))
+            return (f"not a parameter of {cls.__name__} (data.task is '{task}'); it is {other_cls.__name__}'s, for {other}: move it to {here}.{other}.{group}"
+                    + (f", and give {cls.__name__}'s '{cp[0]}' ({cp[1]}) in {here}.{task}.{group}" if cp else ''))
+        close = difflib.get_close_matches(key, known, n=1)
+        return f"not a parameter of {cls.__name__}" + (f"; did you mean '{close[0]}'?" if close else '')
+    for v in _tried_values(value):
+        if not _refused(cls, key, v): continue
+        fix = ''
+        if isinstance(value, Distribution) and value.kind != 'int' and not any(_refused(cls, key, int(b)) for b in value.bounds):
+            fix = f"; {value.kind} draws floats: use {{int: {list(map(int, value.bounds))}}}"
+        elif not _refused(other_cls, key, v):
+            fix = f"; {v!r} is {other_cls.__name__}'s, for {other}: give each task its own value in {here}.regression.{group} and {here}.classification.{group}"
+        return f"{v!r} is not valid for {cls.__name__} (data.task is '{task}'): expected {valid_values(cls, key)}{fix}"
+    return None
+
 def check_train_params(train: TrainParams, task: str):
-    "Reject what pydantic cannot see: a metric for the wrong task, unknown estimator params, a missing baseline."
-    if train.metric not in SCORERS: raise ParamsError(f"train.metric: expected one of {sorted(SCORERS)}, got '{train.metric}'")
-    if SCORERS[train.metric][1] != task: raise ParamsError(f"train.metric: '{train.metric}' is a {SCORERS[train.metric][1]} metric but data.task is '{task}'")
-    if train.cv.folds < 2: raise ParamsError(f'train.cv.folds must be ≥ 2, got {train.cv.folds}')
-    for b in train.baselines:
-        if b not in train.candidates: raise ParamsError(f"train.baselines: '{b}' is not in train.candidates {sorted(train.candidates)}")
-    if not set(train.candidates) - set(train.baselines): raise ParamsError('train.candidates: name at least one candidate that is not a baseline')
+    "Every problem of `train` for `task` that the loader cannot see, one line each naming the key and the fix; or nothing."
+    problems = []
+    try: train.for_task(task)
+    except ParamsError as e: problems.append(str(e))
     for name, cand in train.candidates.items():
-        known = estimator_class(cand.estimator, task)().get_params()
-        for group in ('params', 'space'):
-            for key in getattr(cand, group):
-                if key not in known:
-                    close = difflib.get_close_matches(key, known, n=1)
-                    raise ParamsError(f"train.candidates.{name}.{group}.{key}: not a parameter of {estimator_class(cand.estimator, task).__name__}"
-                                      + (f"; did you mean '{close[0]}'?" if close else ''))
+        blocks = [('', cand, task)] + [(f'{t}.', getattr(cand, t), t) for t in TASKS if getattr(cand, t)]  # shared, then each task's own
+        for prefix, block, t in blocks:
+            for group in ('params', 'space'):
+                for key, value in getattr(block, group).items():
+                    why = _param_problem(name, cand.estimator, t, f'{prefix}{group}'.split('.')[-1], key, value, group == 'space')
+                    if why: problems.append(f'train.candidates.{name}.{prefix}{group}.{key}: {why}')
+    if problems: raise ParamsError(problems[0] if len(problems) == 1 else f'{len(problems)} problems in train:\n  ' + '\n  '.join(problems))
 
 # %% ../nbs/08_train.ipynb #d3f98707
 def make_pipeline(cand: Candidate, roles: dict, features: FeaturesParams, task: str, seed: int) -> Pipeline:
@@ -119,15 +165,16 @@ def _tuning_rows(X: pd.DataFrame, y: pd.Series, n: int | None, seed: int):
 # %% ../nbs/08_train.ipynb #198cb1cc
 class Selection:
     "The outcome of model selection."
-    def __init__(self, tried, best_per_candidate, chosen, model, baselines, roles):
+    def __init__(self, tried, best_per_candidate, chosen, model, baselines, roles, metric=None):
         self.tried, self.best_per_candidate, self.chosen = tried, best_per_candidate, chosen
-        self.model, self.baselines, self.roles = model, baselines, roles
+        self.model, self.baselines, self.roles, self.metric = model, baselines, roles, metric
     def __repr__(self): return f"Selection(chosen={self.chosen!r}, candidates={list(self.best_per_candidate['candidate'])})"
 
 def select_model(df: pd.DataFrame, data: DataParams, features: FeaturesParams, train: TrainParams) -> Selection:
     "Tune every candidate on the same folds, pick the best by `train.metric`, refit it and the baselines on `df`."
     from tqdm.auto import tqdm
     check_train_params(train, data.task)
+    train = train.for_task(data.task)  # its metric, and each candidate's values for this task
     with warnings.catch_warnings():
         # a category first seen in a validation fold is expected, and handled by the encoders
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
@@ -164,7 +211,7 @@ def _select(df, data, features, train, tqdm) -> Selection:
         row = best.set_index('candidate').loc[name]
         pipe = make_pipeline(train.candidates[name], roles, features, data.task, train.seed)
         return pipe.set_params(**{f'model__{k}': v for k, v in row['params'].items()}).fit(X, y)
-    return Selection(tried, best, chosen, refit(chosen), {b: refit(b) for b in train.baselines}, roles)
+    return Selection(tried, best, chosen, refit(chosen), {b: refit(b) for b in train.baselines}, roles, train.metric)
 
 # %% ../nbs/08_train.ipynb #97a6d71a
 def linear_inference(df: pd.DataFrame, data: DataParams, roles: dict, features: FeaturesParams, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -267,6 +314,7 @@ def write_training(sel: Selection, df: pd.DataFrame, data: DataParams, features:
                    threshold: float | None = None) -> dict:
     "Save the chosen model and the baselines (skops), model.json, the candidates table and train metrics; return the record."
     models_dir, reports_dir = Path(models_dir), Path(reports_dir)
+    train = train.for_task(data.task)  # what actually ran
     digest = save_model(sel.model, models_dir / 'model.skops')
     (models_dir / 'baselines').mkdir(parents=True, exist_ok=True)  # a DVC output even when train.baselines is empty
     for name, m in sel.baselines.items(): save_model(m, models_dir / 'baselines' / f'{name}.skops')
