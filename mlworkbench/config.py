@@ -355,9 +355,6 @@ class Params(Section):
             if p.time_features.parts and not d.time_column: problems.append(f'prep.time_features.parts {p.time_features.parts} need data.time_column; remove them or set it')
             kept = [c for c in (d.target, d.time_column) if c and c in p.drop_columns]
             if kept: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
-        if self.train and self.data:
-            try: self.train.for_task(self.data.task)
-            except ParamsError as e: problems.append(str(e))
         if problems: raise ValueError('\n'.join(problems))
         return self
 

@@ -34,3 +34,63 @@ def test_missing_required_key(sales):
     sales.params = p
     r = sales.run('params', check=False)
     assert r.returncode == 2 and 'data.target: required key is missing' in r.stderr
+
+
+REGRESSION_ONLY = {  # candidates whose values only the regression classes take (params.yaml's defaults before per-task blocks)
+    'dummy': {'estimator': 'dummy', 'params': {'strategy': 'median'}},
+    'linear': {'estimator': 'linear', 'space': {'alpha': {'log_uniform': [0.1, 1000]}}, 'n_iter': 4},
+    'hist_gradient_boosting': {'estimator': 'hist_gradient_boosting', 'params': {'loss': 'absolute_error', 'max_iter': 300},
+                               'space': {'max_leaf_nodes': {'log_uniform': [15, 63]}}},
+}
+
+
+def test_params_names_each_bad_train_key_with_the_fix(project):
+    "`mlwb params` checks the candidates against the classes data.task picks: every bad key in one run, each with what is valid."
+    p = project.params
+    p['data']['task'] = 'classification'
+    p['train'] |= {'metric': 'mae', 'candidates': REGRESSION_ONLY}
+    project.params = p
+    r = project.run('params', check=False)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.startswith('mlwb params: params.yaml: 5 problems in train:')
+    for expected in [
+        "train.metric: 'mae' is a regression metric but data.task is 'classification'; expected one of ['roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy']",
+        "train.candidates.dummy.params.strategy: 'median' is not valid for DummyClassifier (data.task is 'classification'): "
+        "expected one of ['constant', 'most_frequent', 'prior', 'stratified', 'uniform']; 'median' is DummyRegressor's, for regression: "
+        "give each task its own value in train.candidates.dummy.regression.params and train.candidates.dummy.classification.params",
+        "train.candidates.linear.space.alpha: not a parameter of LogisticRegression (data.task is 'classification'); it is Ridge's, for regression: "
+        "move it to train.candidates.linear.regression.space, and give LogisticRegression's 'C' (the inverse: C = 1/alpha) in train.candidates.linear.classification.space",
+        "train.candidates.hist_gradient_boosting.params.loss: 'absolute_error' is not valid for HistGradientBoostingClassifier (data.task is 'classification'): expected one of ['log_loss']",
+        "train.candidates.hist_gradient_boosting.space.max_leaf_nodes: 15.0 is not valid for HistGradientBoostingClassifier (data.task is 'classification'): "
+        "expected an int in the range [2, inf) or None; log_uniform draws floats: use {int: [15, 63]}",
+    ]: assert expected in r.stderr, r.stderr
+
+
+def test_switching_the_task_is_one_key(project):
+    "params.yaml's own train section holds a value per task where the classes differ: data.task alone switches it."
+    project.set(data__task='classification')
+    assert project.run('params').returncode == 0
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'train__metric': 'mea'}, "train.metric: unknown metric 'mea'; did you mean 'mae'? Expected one of ['mae', 'rmse', 'r2', 'roc_auc'"),
+    ({'train__metric': {'regression': 'roc_auc'}}, "train.metric.regression: 'roc_auc' is a classification metric but data.task is 'regression'"),
+    ({'train__n_jobs': 0}, 'train.n_jobs: 0 runs nothing'),
+    ({'train__cv__folds': 1}, 'train.cv.folds: expected greater than or equal to 2, got 1'),
+    ({'train__candidates__linear__n_iter': 0}, 'train.candidates.linear.n_iter: expected greater than or equal to 1, got 0'),
+    ({'train__candidates__random_forest__space__max_features': []}, 'train.candidates.random_forest.space.max_features: give at least 1 value(s), got []'),
+    ({'train__candidates__random_forest__params__criterion': 'gini'}, "train.candidates.random_forest.params.criterion: 'gini' is not valid for RandomForestRegressor"),
+    ({'train__candidates__hist_gradient_boosting__classification__params__loss': 'squared_error'},
+     "train.candidates.hist_gradient_boosting.classification.params.loss: 'squared_error' is not valid for HistGradientBoostingClassifier"),
+    ({'prep__drop_columns': ['arr_delay']}, "prep.drop_columns: ['arr_delay'] is data.target or data.time_column; every stage needs it"),
+    ({'prep__valid_ranges__wind_speed': [150, 0]}, 'prep.valid_ranges.wind_speed: low 150.0 is above high 0.0'),
+    ({'prep__columns__flights__month': {'dtype': 'int', 'min': 12, 'max': 1}}, 'prep.columns.flights.month: min 12.0 is above max 1.0'),
+    ({'features__cyclical__hour': 0}, 'features.cyclical.hour: expected greater than 0, got 0'),
+    ({'features__min_frequency': 0}, 'features.min_frequency: expected greater than or equal to 1, got 0'),
+    ({'registry__name': '../../evil'}, "registry.name: expected a plain folder name (letters, digits, '_', '.', '-'), not a path"),
+])
+def test_params_that_used_to_fail_deep_are_named(project, change, message):
+    "Each of these passed `mlwb params` and failed later, deep in pandas, scikit-learn or the file system."
+    project.set(**change)
+    r = project.run('params', check=False)
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -93,3 +93,38 @@ def test_library_knows_no_flights_column():
         text = module.read_text()
         found = [c for c in flights_columns if c in text]
         assert not found, f'{module.name} names flights columns {found}'
+
+
+def test_dedupe_ignores_dropped_id_columns(sales):
+    "An R export's `rownames` differs between copies of a row: listed in drop_columns, it must not hide the duplicates."
+    csv = sales.root / 'data' / 'external' / 'sales.csv'
+    df = pd.read_csv(csv)
+    copies = df.iloc[:25]
+    df = pd.concat([df, copies], ignore_index=True)  # 25 exact copies, then a row id as R writes it
+    df.insert(0, 'rownames', range(1, len(df) + 1))
+    df.to_csv(csv, index=False)
+    sales.set(prep__drop_columns=['rownames'])
+    sales.run('stage', 'ingest'); sales.run('stage', 'prep')
+    steps = pd.read_json(sales.root / 'reports' / 'prep.json', typ='series')['steps']
+    assert steps['target known'] - steps['duplicates dropped'] == copies['units_sold'].notna().sum() > 20  # copies without a target went a step earlier
+    s = splits(sales)
+    assert 'rownames' not in s['train'] and not pd.concat(s.values()).duplicated().any()
+
+
+def test_all_missing_target_is_named(sales):
+    sales.run('stage', 'ingest'); sales.run('stage', 'prep')
+    before = sales.digest('data/prepared')
+    csv = sales.root / 'data' / 'external' / 'sales.csv'
+    pd.read_csv(csv).assign(units_sold=None).to_csv(csv, index=False)
+    sales.run('stage', 'ingest')
+    r = sales.run('stage', 'prep', check=False)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert "data.target 'units_sold' is missing in all 600 rows of the main table" in r.stderr
+    assert sales.digest('data/prepared') == before
+
+
+def test_empty_training_window_is_named(sales):
+    sales.set(prep__split__train={'start': '2021-01-01', 'end': '2021-12-31'})
+    sales.run('stage', 'ingest')
+    r = sales.run('stage', 'prep', check=False)
+    assert r.returncode == 2 and 'prep.split.train: no row falls in it (2021-01-01..2021-12-31)' in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -54,6 +54,19 @@ def test_mistakes_are_one_line_and_exit_2(reg_project, args, message):
     assert r.returncode == 2 and r.stderr.startswith(message) and 'Traceback' not in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize('args, env, message', [
+    (('registry', 'promote', '³'), {}, "mlwb registry: expected a version number or one of ['champion', 'challenger'], got '³'"),  # str.isdigit() says yes
+    (('registry', 'list'), {'MLWB_REGISTRY_NAME': '../../evil'}, "mlwb registry: MLWB_REGISTRY_NAME: expected a plain folder name (letters, digits, '_', '.', '-'), not a path, got '../../evil'"),
+    (('registry', 'promote', '1'), {'MLWB_REGISTRY_NAME': '../../evil'}, 'mlwb registry: MLWB_REGISTRY_NAME: expected a plain folder name'),
+    (('registry', 'promote', '1'), {'MLWB_REGISTRY_NAME': '.hidden'}, 'mlwb registry: MLWB_REGISTRY_NAME: expected a plain folder name'),
+])
+def test_odd_refs_and_names_are_one_line(reg_project, monkeypatch, args, env, message):
+    for k, v in env.items(): monkeypatch.setenv(k, v)
+    r = reg_project.run(*args, check=False)
+    assert r.returncode == 2 and r.stderr.startswith(message) and r.stderr.count('\n') == 1, r.stderr
+    assert not (reg_project.root / 'evil').exists()  # models/registry/../../evil: nothing written outside the registry
+
+
 def test_register_refuses_a_record_of_another_model(reg_project):
     record = (reg_project.root / 'models' / 'model.json').read_text()
     demo_model(reg_project.root / 'models', seed=3)

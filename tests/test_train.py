@@ -5,7 +5,9 @@ import zipfile
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conftest import fast_train_params
+import yaml
+
+from conftest import REPO, fast_train_params, loans_params, make_loans_csv
 from mlworkbench.features import CyclicalEncoder
 from mlworkbench.modelfile import ModelFileError, load_model
 
@@ -85,3 +87,19 @@ def test_every_family_loads_under_the_trusted_types(task, tmp_path):
         save_model(model, tmp_path / f'{family}.skops')
         loaded = load_model(tmp_path / f'{family}.skops')
         np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
+
+
+def test_classification_trains_with_the_default_candidates(project):
+    "params.yaml's own train section on a classification dataset: data.task is the only switch (tune_rows and n_jobs only keep it quick)."
+    make_loans_csv(project.root / 'data' / 'external' / 'loans.csv')
+    default_train = yaml.safe_load((REPO / 'params.yaml').read_text())['train']
+    project.params = loans_params() | {'train': default_train | {'n_jobs': 1, 'tune_rows': 500, 'progress': False}}
+    project.run('params')
+    for stage in ('ingest', 'prep', 'train'): project.run('stage', stage)
+    record = json.loads((project.root / 'models' / 'model.json').read_text())
+    assert (record['task'], record['metric'], record['classes']) == ('classification', 'roc_auc', ['no', 'yes'])
+    assert 0 < record['threshold'] < 1 and set(record['cv']) == set(default_train['candidates'])
+    ran = record['params']['train']['candidates']  # what ran: the classification values laid over the shared ones
+    assert ran['dummy']['params'] == {'strategy': 'prior'} and ran['hist_gradient_boosting']['params']['loss'] == 'log_loss'
+    assert set(ran['linear']['space']) == {'C'} and record['cv']['linear']['params'].keys() == {'C'}
+    assert load_model(project.root / 'models' / 'model.skops').named_steps['model'].__class__.__name__.endswith('Classifier')
