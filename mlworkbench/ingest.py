@@ -39,6 +39,9 @@ def read_file(path: str | Path, table: str = '', **csv_options) -> pd.DataFrame:
     except pd.errors.EmptyDataError: raise DataError(f'{where}: no columns to read (empty file?)') from None
     except (pa.ArrowException, OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise DataError(f'{where}: cannot read it ({type(e).__name__}: {e}); is it truncated or not {path.suffix[1:]}?') from None
+    except (TypeError, ValueError) as e:  # pandas refusing a value of ingest.csv_options, e.g. {sep: 5}
+        if not csv_options: raise
+        raise DataError(f'{where}: pandas.read_csv refused ingest.csv_options {csv_options}: {e}') from None
 
 # %% ../nbs/02_ingest.ipynb #1a90282f
 def read_table(location: str, table: str = '', root: str | Path = '.', csv_options: dict | None = None) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
-from .config import METRICS, TASKS, CVParams, Candidate, DataParams, Distribution, FeaturesParams, ParamsError, TrainParams
+from .config import TASKS, TRAIN_METRICS, CVParams, Candidate, DataParams, Distribution, FeaturesParams, ParamsError, TrainParams
 from .features import build_features, categorical_mask, feature_roles
 from .modelfile import save_model
 
