@@ -196,9 +196,10 @@ def check_metric(metric: str, task: str | None, key: str = 'train.metric', metri
     raise ParamsError(f"{key}: unknown metric {metric!r}" + (f"; did you mean '{close[0]}'?" if close else '') + f" Expected one of {valid}")
 
 class TaskValues(Section):
-    "A candidate's params and space for one task only, laid over its shared ones when `data.task` is that task."
-    params: dict[str, Any] = {}  # fixed estimator params for this task
-    space: dict[str, SpaceValue] = {}  # tuned estimator params for this task
+    "A candidate's values for one task, laid over its shared ones when `data.task` is that task."
+    params: dict[str, Any] = {}  # fixed params that replace or add to the shared ones
+    space: dict[str, SpaceValue] = {}  # tuned params that replace or add to the shared ones
+    drop: list[str] = []  # shared params or space keys this task's class does not take, e.g. [alpha]
 
 class Candidate(Section):
     "One model family to try, with its fixed params, its search space and its budget."
@@ -209,10 +210,18 @@ class Candidate(Section):
     regression: TaskValues | None = None  # params and space used only when data.task is regression
     classification: TaskValues | None = None  # params and space used only when data.task is classification
 
+    @model_validator(mode='after')
+    def _drops(self):
+        for t in TASKS:
+            unknown = [k for k in (getattr(self, t) or TaskValues()).drop if k not in self.params and k not in self.space]
+            if unknown: raise ValueError(f'{t}.drop: {unknown} not in this candidate\'s params or space')
+        return self
+
     def for_task(self, task: str) -> Candidate:
-        "The candidate as it runs for `task`: that task's params and space laid over the shared ones."
+        "The candidate as it runs for `task`: the shared params and space without `drop`, that task's own laid over them."
         own = getattr(self, task) or TaskValues()
-        return self.model_copy(update={'params': self.params | own.params, 'space': self.space | own.space,
+        kept = lambda d: {k: v for k, v in d.items() if k not in own.drop}
+        return self.model_copy(update={'params': kept(self.params) | own.params, 'space': kept(self.space) | own.space,
                                        'regression': None, 'classification': None})
 
 # %% ../nbs/00_config.ipynb #bf79c497

@@ -83,16 +83,17 @@ def _tried_values(value) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 # %% ../nbs/08_train.ipynb #0d991e72
-def _param_problem(name: str, family: str, task: str, group: str, key: str, value, space: bool) -> str | None:
-    "What is wrong with one param of candidate `name` for `task`, and the fix; None if nothing."
+def _param_problem(name: str, family: str, task: str, group: str, key: str, value, shared: bool) -> str | None:
+    "What is wrong with one param of candidate `name` for `task` (a `shared` one, or in the task's block), and the fix; None if nothing."
     cls, other = estimator_class(family, task), next(t for t in TASKS if t != task)
-    other_cls, here = estimator_class(family, other), f'train.candidates.{name}'
+    other_cls, block = estimator_class(family, other), f'train.candidates.{name}.{task}'
     known = cls().get_params()
     if key not in known:
         if key in other_cls().get_params():
             cp = COUNTERPARTS.get((family, key))
-            return (f"not a parameter of {cls.__name__} (data.task is '{task}'); it is {other_cls.__name__}'s, for {other}: move it to {here}.{other}.{group}"
-                    + (f", and give {cls.__name__}'s '{cp[0]}' ({cp[1]}) in {here}.{task}.{group}" if cp else ''))
+            fix = f'add it to {block}.drop' if shared else f'remove it from {block}.{group}'
+            return (f"not a parameter of {cls.__name__} (data.task is '{task}'); it is {other_cls.__name__}'s, for {other}: {fix}"
+                    + (f", and tune {cls.__name__}'s '{cp[0]}' ({cp[1]}) in {block}.space" if cp else ''))
         close = difflib.get_close_matches(key, known, n=1)
         return f"not a parameter of {cls.__name__}" + (f"; did you mean '{close[0]}'?" if close else '')
     for v in _tried_values(value):
@@ -101,7 +102,7 @@ def _param_problem(name: str, family: str, task: str, group: str, key: str, valu
         if isinstance(value, Distribution) and value.kind != 'int' and not any(_refused(cls, key, int(b)) for b in value.bounds):
             fix = f"; {value.kind} draws floats: use {{int: {list(map(int, value.bounds))}}}"
         elif not _refused(other_cls, key, v):
-            fix = f"; {v!r} is {other_cls.__name__}'s, for {other}: give each task its own value in {here}.regression.{group} and {here}.classification.{group}"
+            fix = f"; {v!r} is {other_cls.__name__}'s, for {other}" + (f": set {block}.{group}.{key}, which replaces it when data.task is '{task}'" if shared else '')
         return f"{v!r} is not valid for {cls.__name__} (data.task is '{task}'): expected {valid_values(cls, key)}{fix}"
     return None
 
@@ -111,11 +112,14 @@ def check_train_params(train: TrainParams, task: str):
     try: train.for_task(task)
     except ParamsError as e: problems.append(str(e))
     for name, cand in train.candidates.items():
-        blocks = [('', cand, task)] + [(f'{t}.', getattr(cand, t), t) for t in TASKS if getattr(cand, t)]  # shared, then each task's own
-        for prefix, block, t in blocks:
-            for group in ('params', 'space'):
-                for key, value in getattr(block, group).items():
-                    why = _param_problem(name, cand.estimator, t, f'{prefix}{group}'.split('.')[-1], key, value, group == 'space')
+        own = getattr(cand, task)
+        replaced = {g: set(own.drop) | set(getattr(own, g)) if own else set() for g in ('params', 'space')}
+        blocks = [('', {g: {k: v for k, v in getattr(cand, g).items() if k not in replaced[g]} for g in replaced}, task)]  # what the task's block leaves
+        blocks += [(f'{t}.', {g: getattr(getattr(cand, t), g) for g in replaced}, t) for t in TASKS if getattr(cand, t)]  # each task's own, whatever the task
+        for prefix, groups, t in blocks:
+            for group, values in groups.items():
+                for key, value in values.items():
+                    why = _param_problem(name, cand.estimator, t, group, key, value, shared=not prefix)
                     if why: problems.append(f'train.candidates.{name}.{prefix}{group}.{key}: {why}')
     if problems: raise ParamsError(problems[0] if len(problems) == 1 else f'{len(problems)} problems in train:\n  ' + '\n  '.join(problems))
 

@@ -36,7 +36,7 @@ def test_missing_required_key(sales):
     assert r.returncode == 2 and 'data.target: required key is missing' in r.stderr
 
 
-REGRESSION_ONLY = {  # candidates whose values only the regression classes take (params.yaml's defaults before per-task blocks)
+REGRESSION_ONLY = {  # candidates whose values only the regression classes take (params.yaml's defaults before classification blocks)
     'dummy': {'estimator': 'dummy', 'params': {'strategy': 'median'}},
     'linear': {'estimator': 'linear', 'space': {'alpha': {'log_uniform': [0.1, 1000]}}, 'n_iter': 4},
     'hist_gradient_boosting': {'estimator': 'hist_gradient_boosting', 'params': {'loss': 'absolute_error', 'max_iter': 300},
@@ -57,9 +57,9 @@ def test_params_names_each_bad_train_key_with_the_fix(project):
         "train.metric: 'mae' is a regression metric but data.task is 'classification'; expected one of ['roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy']",
         "train.candidates.dummy.params.strategy: 'median' is not valid for DummyClassifier (data.task is 'classification'): "
         "expected one of ['constant', 'most_frequent', 'prior', 'stratified', 'uniform']; 'median' is DummyRegressor's, for regression: "
-        "give each task its own value in train.candidates.dummy.regression.params and train.candidates.dummy.classification.params",
+        "set train.candidates.dummy.classification.params.strategy, which replaces it when data.task is 'classification'",
         "train.candidates.linear.space.alpha: not a parameter of LogisticRegression (data.task is 'classification'); it is Ridge's, for regression: "
-        "move it to train.candidates.linear.regression.space, and give LogisticRegression's 'C' (the inverse: C = 1/alpha) in train.candidates.linear.classification.space",
+        "add it to train.candidates.linear.classification.drop, and tune LogisticRegression's 'C' (the inverse: C = 1/alpha) in train.candidates.linear.classification.space",
         "train.candidates.hist_gradient_boosting.params.loss: 'absolute_error' is not valid for HistGradientBoostingClassifier (data.task is 'classification'): expected one of ['log_loss']",
         "train.candidates.hist_gradient_boosting.space.max_leaf_nodes: 15.0 is not valid for HistGradientBoostingClassifier (data.task is 'classification'): "
         "expected an int in the range [2, inf) or None; log_uniform draws floats: use {int: [15, 63]}",
@@ -67,7 +67,7 @@ def test_params_names_each_bad_train_key_with_the_fix(project):
 
 
 def test_switching_the_task_is_one_key(project):
-    "params.yaml's own train section holds a value per task where the classes differ: data.task alone switches it."
+    "params.yaml's own train section overrides for classification what only a regressor takes: data.task alone switches it."
     project.set(data__task='classification')
     assert project.run('params').returncode == 0
 
@@ -82,6 +82,7 @@ def test_switching_the_task_is_one_key(project):
     ({'train__candidates__random_forest__params__criterion': 'gini'}, "train.candidates.random_forest.params.criterion: 'gini' is not valid for RandomForestRegressor"),
     ({'train__candidates__hist_gradient_boosting__classification__params__loss': 'squared_error'},
      "train.candidates.hist_gradient_boosting.classification.params.loss: 'squared_error' is not valid for HistGradientBoostingClassifier"),
+    ({'train__candidates__linear__classification__drop': ['alpah']}, "train.candidates.linear.classification.drop: ['alpah'] not in this candidate's params or space"),
     ({'prep__drop_columns': ['arr_delay']}, "prep.drop_columns: ['arr_delay'] is data.target or data.time_column; every stage needs it"),
     ({'prep__valid_ranges__wind_speed': [150, 0]}, 'prep.valid_ranges.wind_speed: low 150.0 is above high 0.0'),
     ({'prep__columns__flights__month': {'dtype': 'int', 'min': 12, 'max': 1}}, 'prep.columns.flights.month: min 12.0 is above max 1.0'),

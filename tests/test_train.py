@@ -99,7 +99,7 @@ def test_classification_trains_with_the_default_candidates(project):
     record = json.loads((project.root / 'models' / 'model.json').read_text())
     assert (record['task'], record['metric'], record['classes']) == ('classification', 'roc_auc', ['no', 'yes'])
     assert 0 < record['threshold'] < 1 and set(record['cv']) == set(default_train['candidates'])
-    ran = record['params']['train']['candidates']  # what ran: the classification values laid over the shared ones
+    ran = record['params']['train']['candidates']  # what ran: the classification blocks laid over the shared values
     assert ran['dummy']['params'] == {'strategy': 'prior'} and ran['hist_gradient_boosting']['params']['loss'] == 'log_loss'
     assert set(ran['linear']['space']) == {'C'} and record['cv']['linear']['params'].keys() == {'C'}
     assert load_model(project.root / 'models' / 'model.skops').named_steps['model'].__class__.__name__.endswith('Classifier')
