@@ -375,6 +375,7 @@ class Params(Section):
             if p.split.method == 'time' and not d.time_column: problems.append("prep.split.method is 'time' but data.time_column is not set")
             if p.main_table not in p.columns: problems.append(f"prep.columns has no entry for prep.main_table '{p.main_table}'")
             if p.time_features.parts and not d.time_column: problems.append(f'prep.time_features.parts {p.time_features.parts} need data.time_column; remove them or set it')
+            if d.target == d.time_column: problems.append(f"data.target and data.time_column are both '{d.target}'")
             kept = [c for c in (d.target, d.time_column) if c and c in p.drop_columns]
             if kept: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
         if self.monitor and self.monitor.metric:

@@ -15,6 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .config import FeaturesParams
+from .ingest import DataError
 
 # %% auto #0
 __all__ = ['CyclicalEncoder', 'feature_roles', 'build_features', 'categorical_mask']
@@ -54,8 +55,9 @@ class CyclicalEncoder(TransformerMixin, BaseEstimator):
 def feature_roles(df: pd.DataFrame, target: str, params: FeaturesParams, time_column: str | None = None) -> dict[str, list[str]]:
     "Feature columns of `df` by role: numeric, categorical, cyclical."
     skip = {target, *params.exclude} | ({time_column} if time_column else set())
-    unknown = [c for c in [*params.exclude, *params.cyclical] if c not in df]
-    if unknown: raise ValueError(f'features: no column(s) {unknown} in the training data; columns are {list(df.columns)}')
+    for key in ('exclude', 'cyclical'):
+        unknown = [c for c in getattr(params, key) if c not in df]
+        if unknown: raise DataError(f'features.{key}: no column(s) {unknown} in the training data; columns are {list(df.columns)}')
     roles = {'numeric': [], 'categorical': [], 'cyclical': []}
     for col in df.columns:
         if col in skip: continue
