@@ -88,6 +88,9 @@ def test_switching_the_task_is_one_key(project):
     ({'prep__columns__flights__month': {'dtype': 'int', 'min': 12, 'max': 1}}, 'prep.columns.flights.month: min 12.0 is above max 1.0'),
     ({'features__cyclical__hour': 0}, 'features.cyclical.hour: expected greater than 0, got 0'),
     ({'features__min_frequency': 0}, 'features.min_frequency: expected greater than or equal to 1, got 0'),
+    ({'monitor__metric': 'mea'}, "monitor.metric: unknown metric 'mea'; did you mean 'mae'? Expected one of ['mae', 'rmse', 'r2', 'mape']"),
+    ({'ingest__csv_options': {'delimeter': ';'}}, "ingest.csv_options.delimeter: not an option of pandas.read_csv; did you mean 'delimiter'?"),
+    ({'data__time_column': 'arr_delay'}, "data.target and data.time_column are both 'arr_delay'"),
     ({'registry__name': '../../evil'}, "registry.name: expected a plain folder name (letters, digits, '_', '.', '-'), not a path"),
 ])
 def test_params_that_used_to_fail_deep_are_named(project, change, message):
