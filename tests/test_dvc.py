@@ -61,3 +61,27 @@ def test_params_metrics_plots_and_experiments(small_flights):
     p.run('plots', 'diff', 'HEAD', '-o', str(out), cmd='dvc')
     page = (out / 'index.html').read_text()
     assert '<script src="http' not in page and 'vega' in page  # renders offline: vega inlined, no CDN
+
+
+def stage_deps(*args, cwd=REPO):
+    import subprocess, sys
+    return subprocess.run([sys.executable, str(REPO / 'tools' / 'stage_deps.py'), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_stage_deps_are_the_import_closure_of_each_stage():
+    "dvc.yaml's mlworkbench/*.py deps are what each stage's code imports, transitively: edit any of them and DVC reruns the stage."
+    r = stage_deps()
+    assert r.returncode == 0, f'{r.stdout}\n{r.stderr}'
+    import yaml
+    deps = {name: s['deps'] for name, s in yaml.safe_load((REPO / 'dvc.yaml').read_text())['stages'].items()}
+    assert 'mlworkbench/metrics.py' in deps['train']  # decision_threshold calls metrics.choose_threshold
+    assert 'mlworkbench/train.py' in deps['evaluate']  # evaluate imports train
+
+
+def test_stage_deps_tool_finds_a_missing_dep_and_rewrites_dvc_yaml_keeping_its_layout(project):
+    original = (project.root / 'dvc.yaml').read_text()
+    (project.root / 'dvc.yaml').write_text(original.replace('      - mlworkbench/metrics.py\n', '', 1))
+    r = stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'))
+    assert r.returncode == 1 and '+      - mlworkbench/metrics.py' in r.stdout and 'make deps' in r.stderr, r.stdout + r.stderr
+    assert stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'), '--write').returncode == 0
+    assert (project.root / 'dvc.yaml').read_text() == original  # comments, blank lines and order as they were
