@@ -20,8 +20,9 @@ import yaml
 from .config import Params, ParamsError, read_params, set_dotted, validate_params
 
 # %% auto #0
-__all__ = ['REPORT_BACKEND', 'USER_ERRORS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs', 'stage_params',
-           'KeepOutputs', 'restore_interrupted', 'write_html', 'warm_up', 'one_thread_each', 'run_stage']
+__all__ = ['REPORT_BACKEND', 'USER_ERRORS', 'THREAD_VARS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs',
+           'stage_params', 'KeepOutputs', 'restore_interrupted', 'write_html', 'warm_up', 'one_thread_each',
+           'run_stage']
 
 # %% ../nbs/01_runner.ipynb #a5e475d5
 class StageError(RuntimeError):
@@ -228,12 +229,21 @@ def warm_up():
     _engine()
 
 # %% ../nbs/01_runner.ipynb #f5a7b9c1
+THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
+
 @contextlib.contextmanager
 def one_thread_each():
-    "BLAS and OpenMP on one thread here and in joblib's workers while the block runs: sums add up in one order on every machine."
+    "BLAS and OpenMP on one thread while the block runs, here and in joblib's workers: sums add up in one order on every machine."
     from joblib import parallel_config
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(1), parallel_config(backend='loky', inner_max_num_threads=1): yield
+    saved = {k: os.environ.get(k) for k in THREAD_VARS}
+    os.environ.update(dict.fromkeys(THREAD_VARS, '1'))  # what a library loaded from now on reads when it starts its threads
+    try:
+        with threadpool_limits(1), parallel_config(backend='loky', inner_max_num_threads=1): yield  # the libraries loaded already
+    finally:
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 
 # %% ../nbs/01_runner.ipynb #65b3a027
