@@ -138,6 +138,9 @@ def restore_interrupted(project: str | Path = '.') -> list[str]:
         try: manifest = json.loads((folder / _MANIFEST).read_text())
         except (FileNotFoundError, NotADirectoryError):  # killed before its manifest was whole: nothing moved yet
             if folder.is_dir() and not any(p.name != f'{_MANIFEST}.tmp' for p in folder.iterdir()): shutil.rmtree(folder)
+            elif folder.is_dir() and folder.name.startswith('backup-'):
+                said.append(f'{folder.relative_to(project)} holds outputs of a stage that an older mlworkbench ran and that was interrupted; '
+                            'it names no owner, so it is left as it is: move its files back by hand, or delete it')
             continue
         if _alive(manifest['owner']): continue
         if folder.name.startswith('backup-'):
