@@ -81,10 +81,10 @@ def stage_params(name: str, params: dict | None = None, chdir: bool = True) -> P
 # %% ../nbs/01_runner.ipynb #aefb1d19
 _MANIFEST = '.manifest.json'
 
-def _process(pid: int | None = None) -> dict:
-    "A process as a manifest names it: its pid and start time."
+def _this_process() -> dict:
+    "This process as a manifest names it: its pid and start time (a pid alone can be reused)."
     import psutil
-    return {'pid': pid or os.getpid(), 'started': psutil.Process(pid or os.getpid()).create_time()}
+    return {'pid': os.getpid(), 'started': psutil.Process().create_time()}
 
 def _alive(owner: dict) -> bool:
     "Whether the process a manifest names still runs."
@@ -114,7 +114,7 @@ class KeepOutputs:
         self.backup = self.project / '.mlwb' / f'backup-{uuid.uuid4().hex[:8]}'
         self.backup.mkdir(parents=True)
         existing = [o for o in self.outs if (self.project / o).exists() or (self.project / o).is_symlink()]
-        self.manifest = {'stage': self.stage, 'owner': _process(), 'outs': self.outs, 'existing': existing}
+        self.manifest = {'stage': self.stage, 'owner': _this_process(), 'outs': self.outs, 'existing': existing}
         (self.backup / f'{_MANIFEST}.tmp').write_text(json.dumps(self.manifest))
         (self.backup / f'{_MANIFEST}.tmp').rename(self.backup / _MANIFEST)  # whole before anything moves
         for out in existing:
