@@ -93,3 +93,9 @@ browser-deps:
 	  elif [ -n "$$CI" ]; then echo "browser-deps: /usr/bin/chromium is missing and apt-get needs root" >&2; exit 1; \
 	  else echo "browser-deps: /usr/bin/chromium is missing (as root: apt-get install chromium); the browser tests will skip" >&2; fi; \
 	fi
+
+# dvc.yaml's mlworkbench/*.py deps are generated from each stage's import closure (tools/stage_deps.py);
+# tests/test_dvc.py fails when they differ. Run this after changing what a stage notebook or library module imports.
+.PHONY: deps
+deps: setup
+	python tools/stage_deps.py --write

@@ -25,7 +25,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['WARM_COMMANDS', 'IDLE_SECONDS', 'PRELOAD', 'environment_key', 'warm_dir', 'socket_path', 'preload', 'serve',
-           'start_server', 'run_warm', 'main', 'warm_interpreters', 'stop_warm']
+           'start_server', 'run_warm', 'main', 'invoker_chain', 'chain_intact', 'stop_with_invoker',
+           'warm_interpreters', 'stop_warm']
 
 # %% ../nbs/21_launcher.ipynb #9cf3762c
 WARM_COMMANDS = ('stage', 'collect')  # what dvc.yaml's stages run
@@ -153,7 +154,7 @@ def _run_cli(argv: list[str]) -> int:
 
 def _serve_one(conn):
     "In the fork: run one client's command."
-    signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP): signal.signal(signum, signal.default_int_handler)  # as Ctrl-C: outputs put back
     _, fds, _, _ = socket.recv_fds(conn, 1, 3)
     size = int.from_bytes(_read_exact(conn, 8), 'big')
     if len(fds) != 3 or size > _HEADER_LIMIT: os._exit(1)
@@ -244,11 +245,45 @@ _CAN_FORK = hasattr(os, 'fork') and hasattr(socket, 'send_fds') and hasattr(sock
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `mlwb`: DVC's stage commands run warm when they can; every other command (and `MLWB_WARM=0`) runs here."
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in WARM_COMMANDS: stop_with_invoker()
     if argv[:1] and argv[0] in WARM_COMMANDS and os.environ.get('MLWB_WARM', '1') != '0' and _CAN_FORK:
         code = run_warm(argv)
         if code is not None: return code
     from mlworkbench.cli import main as cli_main
     return cli_main(argv)
+
+# %% ../nbs/21_launcher.ipynb #c2d4e6f8
+_SHELLS = ('sh', 'bash', 'dash', 'zsh', 'ksh', 'fish')
+
+def invoker_chain() -> list[int]:
+    "This process, then its ancestors up to the one that started it: its parent, and above any `SHELL -c` wrapper between them."
+    import psutil
+    chain, proc = [os.getpid()], psutil.Process().parent()
+    while proc is not None:
+        chain.append(proc.pid)
+        try: cmd = proc.cmdline()
+        except psutil.Error: break
+        if not (cmd and Path(cmd[0]).name in _SHELLS and '-c' in cmd[1:]): break  # a shell running one command is not the invoker
+        proc = proc.parent()
+    return chain
+
+def chain_intact(chain: list[int]) -> bool:
+    "Whether each process of `chain` still has the next one as its parent (a process whose parent dies is handed to another)."
+    import psutil
+    try: return all(psutil.Process(child).ppid() == parent for child, parent in zip(chain, chain[1:]))
+    except psutil.NoSuchProcess: return False
+
+def stop_with_invoker(every: float = 0.5):
+    "For a command DVC started: stop it as Ctrl-C would when the `dvc` above it dies; SIGTERM and SIGHUP stop it so too."
+    for signum in (signal.SIGTERM, signal.SIGHUP): signal.signal(signum, signal.default_int_handler)
+    if 'DVC_STAGE' not in os.environ: return
+    chain = invoker_chain()
+    def watch():
+        while chain_intact(chain): time.sleep(every)
+        with contextlib.suppress(OSError): print(f'mlwb: process {chain[-1]}, which started this command (dvc), is gone: stopping it', file=sys.stderr)
+        os.kill(os.getpid(), signal.SIGINT)  # warm, the client passes it on to the fork
+    threading.Thread(target=watch, daemon=True, name='mlwb-invoker').start()
+
 
 # %% ../nbs/21_launcher.ipynb #70124428
 def warm_interpreters() -> list[dict]:

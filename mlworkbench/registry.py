@@ -113,6 +113,7 @@ def register(self: Registry, models_dir: str | Path = 'models', reports_dir: str
              alias: str | None = None, note: str = '') -> tuple[ModelVersion, bool]:
     "Copy models_dir/model.skops + model.json (+ reports' metrics.json, model_card.md) into a new version; (version, created)."
     from mlworkbench.modelfile import ModelFileError, load_model_bytes  # skops and scikit-learn load only when needed
+    from mlworkbench.train import git_revision
     models_dir = Path(models_dir)
     model_file, record_file = models_dir / 'model.skops', models_dir / 'model.json'
     for f in (model_file, record_file):
@@ -140,7 +141,7 @@ def register(self: Registry, models_dir: str | Path = 'models', reports_dir: str
         tmp = self.folder / f'.new-{uuid.uuid4().hex[:8]}'
         tmp.mkdir(parents=True)
         info = {'name': self.name, 'version': number, 'registered_at': _now(), 'model_sha256': digest,
-                'data_sha256': (record.get('training_data') or {}).get('sha256'), 'git_revision': record.get('git_revision'),
+                'data_sha256': (record.get('training_data') or {}).get('sha256'), 'git_revision': record.get('git_revision') or git_revision(models_dir),  # the commit it is registered from
                 'task': record['task'], 'target': record.get('target'), 'estimator': record.get('estimator'),
                 'metric': record.get('metric'), 'cv_score': (record.get('cv') or {}).get(record.get('chosen'), {}).get('mean'),
                 'source': str(model_file), 'note': note,

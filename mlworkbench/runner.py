@@ -5,7 +5,9 @@
 # %% ../nbs/01_runner.ipynb #7d85be89
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import re
 import shutil
@@ -18,8 +20,9 @@ import yaml
 from .config import Params, ParamsError, read_params, set_dotted, validate_params
 
 # %% auto #0
-__all__ = ['REPORT_BACKEND', 'USER_ERRORS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs', 'stage_params',
-           'KeepOutputs', 'write_html', 'warm_up', 'run_stage']
+__all__ = ['REPORT_BACKEND', 'USER_ERRORS', 'THREAD_VARS', 'StageError', 'find_project', 'stage_spec', 'stage_inputs',
+           'stage_params', 'KeepOutputs', 'restore_interrupted', 'write_html', 'warm_up', 'one_thread_each',
+           'run_stage']
 
 # %% ../nbs/01_runner.ipynb #a5e475d5
 class StageError(RuntimeError):
@@ -76,38 +79,88 @@ def stage_params(name: str, params: dict | None = None, chdir: bool = True) -> P
     return validate_params(params, f"stage '{name}' params")
 
 # %% ../nbs/01_runner.ipynb #aefb1d19
+_MANIFEST = '.manifest.json'
+
+def _this_process() -> dict:
+    "This process as a manifest names it: its pid and start time (a pid alone can be reused)."
+    import psutil
+    return {'pid': os.getpid(), 'started': psutil.Process().create_time()}
+
+def _alive(owner: dict) -> bool:
+    "Whether the process a manifest names still runs."
+    import psutil
+    try: return abs(psutil.Process(owner['pid']).create_time() - owner['started']) < 0.01
+    except psutil.NoSuchProcess: return False
+    except psutil.AccessDenied: return True
+
+def _remove(path: Path):
+    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
+    elif path.exists() or path.is_symlink(): path.unlink()
+
+def _put_back(backup: Path, project: Path, manifest: dict) -> list[str]:
+    "Drop a failed run's partial outputs and move the saved ones back; which came back. Safe to repeat."
+    back = []
+    for out in manifest['outs']:
+        saved = backup / out
+        if saved.exists() or saved.is_symlink():
+            _remove(project / out); saved.rename(project / out); back.append(out)
+        elif out not in manifest['existing']: _remove(project / out)  # made by the failed run (one still listed in `existing` was never moved)
+    return back
+
 class KeepOutputs:
-    "Context manager: move `outs` aside; put them back if the block fails, drop them if it succeeds."
-    def __init__(self, outs, project='.'): self.outs, self.project = list(outs), Path(project)
+    "Context manager: move `outs` aside; put them back if the block fails (or the next run, if it was killed), drop them if it succeeds."
+    def __init__(self, outs, project='.', stage: str = ''): self.outs, self.project, self.stage = list(outs), Path(project), stage
     def __enter__(self):
         self.backup = self.project / '.mlwb' / f'backup-{uuid.uuid4().hex[:8]}'
-        self.moved = []
-        for out in self.outs:
-            src = self.project / out
-            if src.exists() or src.is_symlink():
-                dst = self.backup / out
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                src.rename(dst)
-                self.moved.append(out)
-            src.parent.mkdir(parents=True, exist_ok=True)  # papermill and writers expect the folder
+        self.backup.mkdir(parents=True)
+        existing = [o for o in self.outs if (self.project / o).exists() or (self.project / o).is_symlink()]
+        self.manifest = {'stage': self.stage, 'owner': _this_process(), 'outs': self.outs, 'existing': existing}
+        (self.backup / f'{_MANIFEST}.tmp').write_text(json.dumps(self.manifest))
+        (self.backup / f'{_MANIFEST}.tmp').rename(self.backup / _MANIFEST)  # whole before anything moves
+        for out in existing:
+            (self.backup / out).parent.mkdir(parents=True, exist_ok=True)
+            (self.project / out).rename(self.backup / out)
+        for out in self.outs: (self.project / out).parent.mkdir(parents=True, exist_ok=True)  # papermill and writers expect the folder
         return self
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            for out in self.outs:  # drop partial new outputs, then restore the old ones
-                p = self.project / out
-                if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
-                elif p.exists() or p.is_symlink(): p.unlink()
-            for out in self.moved: (self.backup / out).rename(self.project / out)
-        shutil.rmtree(self.backup, ignore_errors=True)
+        if exc_type is not None: _put_back(self.backup, self.project, self.manifest)
+        done = self.backup.with_name('done-' + self.backup.name.removeprefix('backup-'))
+        self.backup.rename(done)  # one step: from here on, a kill leaves nothing to put back
+        shutil.rmtree(done, ignore_errors=True)
         return False
+
+
+# %% ../nbs/01_runner.ipynb #c2d4e6f8
+def restore_interrupted(project: str | Path = '.') -> list[str]:
+    "Put back the outputs that killed stages left in `.mlwb/backup-*`; one line per stage saying what came back."
+    project, said = Path(project), []
+    for folder in sorted((project / '.mlwb').glob('*-*')):
+        try: manifest = json.loads((folder / _MANIFEST).read_text())
+        except (FileNotFoundError, NotADirectoryError):  # killed before its manifest was whole: nothing moved yet
+            if folder.is_dir() and not any(p.name != f'{_MANIFEST}.tmp' for p in folder.iterdir()): shutil.rmtree(folder)
+            elif folder.is_dir() and folder.name.startswith('backup-'):
+                said.append(f'{folder.relative_to(project)} holds outputs of a stage that an older mlworkbench ran and that was interrupted; '
+                            'it names no owner, so it is left as it is: move its files back by hand, or delete it')
+            continue
+        if _alive(manifest['owner']): continue
+        if folder.name.startswith('backup-'):
+            back = _put_back(folder, project, manifest)
+            said.append(f"stage '{manifest['stage']}' was interrupted (process {manifest['owner']['pid']} is gone): put back its previous "
+                        f"outputs ({', '.join(back) or 'none existed'}) from {folder.relative_to(project)}")
+        shutil.rmtree(folder, ignore_errors=True)  # a finished run's done-* folder, or an emptied backup
+    return said
+
 
 # %% ../nbs/01_runner.ipynb #1e76b34c
 _TIMING = ('start_time', 'end_time', 'duration')
 _KERNEL_TMP = re.compile(r'/tmp/ipykernel_\d+/')
 
-def _strip_timing(nb):
-    "Remove run timestamps and random ids so the same inputs give the same report bytes."
-    for key in _TIMING: nb.metadata.get('papermill', {}).pop(key, None)
+def _strip_timing(nb, project: str | Path | None = None):
+    "Remove run timestamps, random ids and the project's location so the same inputs give the same report bytes."
+    meta = nb.metadata.get('papermill', {})
+    for key in _TIMING: meta.pop(key, None)
+    for key in ('input_path', 'output_path'):  # a clone elsewhere must write the same report
+        if project and meta.get(key) and Path(meta[key]).is_relative_to(project): meta[key] = Path(meta[key]).relative_to(project).as_posix()
     for cell in nb.cells:
         for key in _TIMING: cell.metadata.get('papermill', {}).pop(key, None)
         cell.metadata.pop('execution', None)
@@ -178,12 +231,31 @@ def warm_up():
     _html_exporter().from_notebook_node(nb)
     _engine()
 
+# %% ../nbs/01_runner.ipynb #f5a7b9c1
+THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
+
+@contextlib.contextmanager
+def one_thread_each():
+    "BLAS and OpenMP on one thread while the block runs, here and in joblib's workers: sums add up in one order on every machine."
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+    saved = {k: os.environ.get(k) for k in THREAD_VARS}
+    os.environ.update(dict.fromkeys(THREAD_VARS, '1'))  # what a library loaded from now on reads when it starts its threads
+    try:
+        with threadpool_limits(1), parallel_config(backend='loky', inner_max_num_threads=1): yield  # the libraries loaded already
+    finally:
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+
 # %% ../nbs/01_runner.ipynb #65b3a027
 def run_stage(name: str, project: str | Path = '.', params_file: str = 'params.yaml', progress: bool = False) -> Path:
     "Run `pipeline/NAME.ipynb` with its params; write `reports/NAME.ipynb` and `.html`; return the report path."
     import nbformat, papermill
     from papermill.exceptions import PapermillExecutionError
     project = Path(project).resolve()
+    for line in restore_interrupted(project): print(f'mlwb: {line}', file=sys.stderr)  # a killed stage's outputs first, whatever runs now
     spec = stage_spec(name, project)
     notebook = project / spec['notebook']
     if not notebook.exists(): raise StageError(f"stage '{name}': no notebook {spec['notebook']}")
@@ -199,14 +271,14 @@ def run_stage(name: str, project: str | Path = '.', params_file: str = 'params.y
     outs = list(dict.fromkeys(spec['outs'] + [f'reports/{name}.ipynb', f'reports/{name}.html']))
     os.environ['MPLBACKEND'] = REPORT_BACKEND
     os.environ['MLWB_STAGE'] = name  # library progress bars stay off: their timings would make reports differ run to run
-    with KeepOutputs(outs, project):
+    with KeepOutputs(outs, project, name), one_thread_each():
         try:
             papermill.execute_notebook(str(notebook), str(report), parameters={'params': params}, cwd=str(project), engine_name=_engine(),
                                        kernel_name='python3', progress_bar=progress, request_save_on_cell_execute=False)
         except PapermillExecutionError as e:
             if report.exists(): report.rename(failed)  # keep the executed notebook for debugging
             raise StageError(_failure(name, e, failed.relative_to(project))) from None
-        nb = _strip_timing(nbformat.read(report, as_version=4))
+        nb = _strip_timing(nbformat.read(report, as_version=4), project)
         nbformat.write(nb, report)
         write_html(nb, report.with_suffix('.html'))
     return report

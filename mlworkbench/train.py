@@ -333,7 +333,7 @@ def write_training(sel: Selection, df: pd.DataFrame, data: DataParams, features:
         'params': {'data': data.model_dump(mode='json'), 'features': features.model_dump(mode='json'), 'train': train.model_dump(mode='json', by_alias=True)},
         'training_data': {'path': str(data_path), 'sha256': file_sha256(data_path), 'rows': len(df),
                           'time_range': local_time_range(df, data.time_column, data.timezone) if data.time_column else None},
-        'model_sha256': digest, 'versions': library_versions(), 'git_revision': git_revision(),
+        'model_sha256': digest, 'versions': library_versions(),  # no git revision: this file is committed in the commit it would name (the registry records it)
     }
     (models_dir / 'model.json').write_text(json.dumps(record, indent=2, default=str) + '\n')
     table = sel.best_per_candidate.explode('fold_scores').assign(fold=lambda t: t.groupby('candidate').cumcount())

@@ -2,6 +2,8 @@
 import json
 import re
 
+import pytest
+
 from conftest import REPO, warm_log
 
 
@@ -61,3 +63,43 @@ def test_params_metrics_plots_and_experiments(small_flights):
     p.run('plots', 'diff', 'HEAD', '-o', str(out), cmd='dvc')
     page = (out / 'index.html').read_text()
     assert '<script src="http' not in page and 'vega' in page  # renders offline: vega inlined, no CDN
+
+
+def stage_deps(*args, cwd=REPO):
+    import subprocess, sys
+    return subprocess.run([sys.executable, str(REPO / 'tools' / 'stage_deps.py'), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_stage_deps_are_the_import_closure_of_each_stage():
+    "dvc.yaml's mlworkbench/*.py deps are what each stage's code imports, transitively: edit any of them and DVC reruns the stage."
+    r = stage_deps()
+    assert r.returncode == 0, f'{r.stdout}\n{r.stderr}'
+    import yaml
+    deps = {name: s['deps'] for name, s in yaml.safe_load((REPO / 'dvc.yaml').read_text())['stages'].items()}
+    assert 'mlworkbench/metrics.py' in deps['train']  # decision_threshold calls metrics.choose_threshold
+    assert 'mlworkbench/train.py' in deps['evaluate']  # evaluate imports train
+
+
+def test_stage_deps_tool_finds_a_missing_dep_and_rewrites_dvc_yaml_keeping_its_layout(project):
+    original = (project.root / 'dvc.yaml').read_text()
+    (project.root / 'dvc.yaml').write_text(original.replace('      - mlworkbench/metrics.py\n', '', 1))
+    r = stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'))
+    assert r.returncode == 1 and '+      - mlworkbench/metrics.py' in r.stdout and 'make deps' in r.stderr, r.stdout + r.stderr
+    assert stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'), '--write').returncode == 0
+    assert (project.root / 'dvc.yaml').read_text() == original  # comments, blank lines and order as they were
+
+
+@pytest.mark.slow
+def test_train_gives_the_same_bytes_whatever_the_thread_count(small_flights, monkeypatch):
+    "OpenBLAS adds a long dot product's partial sums per thread: 1 and 2 threads once gave a different linear baseline and metrics."
+    p = quick(small_flights)
+    p.set(prep__sample_rows=12000, train__candidates__hist_gradient_boosting__params__max_iter=40)  # long enough that OpenBLAS splits its dot products
+    params = p.params; del params['train']['candidates']['random_forest']; p.params = params
+    monkeypatch.setenv('MLWB_WARM', '0')
+    p.run('stage', 'ingest'); p.run('stage', 'prep')
+    runs = []
+    for threads in ('1', '2'):
+        for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): monkeypatch.setenv(var, threads)
+        p.run('stage', 'train')
+        runs.append(p.digest('models') | {f: p.digest('reports')[f] for f in ('train.json', 'candidates.csv', 'train.ipynb')})
+    assert runs[0] == runs[1]

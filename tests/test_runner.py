@@ -1,5 +1,6 @@
 "The stage runner: params reach a notebook with their types, a failing cell fails the stage and restores outputs."
 import json
+import os
 import re
 import signal
 import subprocess
@@ -109,3 +110,59 @@ def test_an_interrupted_warm_stage_restores_outputs(project, warm_dir, signum):
     assert client.returncode != 0
     if signum == signal.SIGINT: assert 'KeyboardInterrupt' in err and "stage 'echo' failed" in err, err
     assert {k: v for k, v in project.digest('reports').items() if not k.endswith('failed.ipynb')} == first
+
+
+def stage_process(project, warm_dir, client):
+    "The process running `mlwb stage echo` for `client`: the warm interpreter's fork, or (plain) the client itself."
+    if warm_dir is None: return client.pid
+    return [int(pid) for pid in re.findall(rf'(\d+) mlwb stage echo \(in {re.escape(str(project.root))}\)', warm_log(warm_dir))][-1]
+
+
+def slow_echo(project):
+    "The echo stage once ('first'), then a version that writes 'half' and sleeps; the digest of the first outputs."
+    add_stage(project, 'echo', ["open('reports/echo.json', 'w').write('first')"])
+    project.run('stage', 'echo')
+    first = project.digest('reports')
+    add_stage(project, 'echo', ["import time\nopen('reports/echo.json', 'w').write('half')\ntime.sleep(120)"])
+    return first
+
+
+def echo_is_half(project):
+    echo = project.root / 'reports' / 'echo.json'
+    return echo.exists() and echo.read_text() == 'half'
+
+
+@pytest.mark.parametrize('warm', [True, False], ids=['warm', 'plain'])
+def test_a_stage_killed_outright_is_put_back_by_the_next_stage(project, warm_dir, monkeypatch, warm):
+    "SIGKILL runs no cleanup: the outputs sit in .mlwb/backup-*; the next stage command puts them back first and says so."
+    if not warm: monkeypatch.setenv('MLWB_WARM', '0')
+    first = slow_echo(project)
+    client = subprocess.Popen([str(BIN / 'mlwb'), 'stage', 'echo'], cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: echo_is_half(project))
+    os.kill(stage_process(project, warm_dir if warm else None, client), signal.SIGKILL)
+    client.communicate(timeout=60)
+    assert client.returncode != 0 and project.digest('reports') != first  # the old outputs are only in the backup now
+    add_stage(project, 'other', ["open('reports/other.json', 'w').write('x')"], outs=('reports/other.json',))
+    r = project.run('stage', 'other')
+    assert re.search(r"mlwb: stage 'echo' was interrupted \(process \d+ is gone\): put back its previous outputs \(reports/echo.json, "
+                     r"reports/echo.ipynb, reports/echo.html\) from .mlwb/backup-\w+\n", r.stderr), r.stderr
+    assert {k: v for k, v in project.digest('reports').items() if not k.startswith('other')} == first
+    assert list((project.root / '.mlwb').iterdir()) == []
+
+
+@pytest.mark.parametrize('warm', [True, False], ids=['warm', 'plain'])
+def test_a_stage_stops_and_puts_outputs_back_when_its_dvc_is_killed(project, warm_dir, monkeypatch, warm):
+    "kill -9 of `dvc repro`: the stage it started must not run on as an orphan; it stops and its previous outputs come back."
+    import psutil
+    if not warm: monkeypatch.setenv('MLWB_WARM', '0')
+    project.run('init', '--no-scm', '-q', cmd='dvc')
+    first = slow_echo(project)
+    dvc = subprocess.Popen([str(BIN / 'dvc'), 'repro', 'echo'], cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: echo_is_half(project))
+    [client] = [p for p in psutil.Process(dvc.pid).children(recursive=True) if 'stage' in p.cmdline() and 'echo' in p.cmdline()]
+    fork = stage_process(project, warm_dir, None) if warm else client.pid
+    dvc.kill(); dvc.communicate(timeout=60)
+    wait_for(lambda: not psutil.pid_exists(fork) or psutil.Process(fork).status() == psutil.STATUS_ZOMBIE, seconds=60)
+    wait_for(lambda: not client.is_running() or client.status() == psutil.STATUS_ZOMBIE, seconds=60)
+    assert project.digest('reports') == first | {k: v for k, v in project.digest('reports').items() if k.endswith('failed.ipynb')}
+    assert list((project.root / '.mlwb').iterdir()) == []
