@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import MonitorParams
 from .drift import WindowedDrift, drift_over_windows, feature_roles, outlying_times, plot_drift_heatmap
-from .performance import decide, live_performance, plot_live_performance
+from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
 __all__ = ['LOG_COLUMNS', 'snapshot_log', 'MonitorResult', 'log_features', 'outlying_rows', 'monitor', 'served_test_metrics',
@@ -102,7 +102,7 @@ class MonitorResult:
         t = self.table()
         if t.empty: return t
         judged = t['drift_status'] != 'not enough data'
-        if 'performance_status' in t: judged |= t['performance_status'].notna() & (t['performance_status'] != 'not enough data')
+        if 'performance_status' in t: judged |= t['performance_status'].notna() & ~t['performance_status'].isin(UNJUDGED)
         return t[judged].reset_index(drop=True)
 
     def latest_features(self) -> pd.DataFrame | str:
@@ -208,7 +208,7 @@ def plot_monitor(result: MonitorResult, units: str | None = None) -> list:
     w = w[w['status'] != 'not enough data']  # a window too small to judge is in the table, never on an axis
     figs = [plot_drift_heatmap(result.drift)] if len(w) else []
     perf = result.performance
-    if perf is not None and len(perf) and ((perf['metric'] == result.metric) & (perf['status'] != 'not enough data')).any():
+    if perf is not None and len(perf) and ((perf['metric'] == result.metric) & ~perf['status'].isin(UNJUDGED)).any():
         figs.append(plot_live_performance(perf, result.metric, units))
     if not len(w): return figs
     x = pd.DatetimeIndex(w['window'])

@@ -13,9 +13,11 @@ from .drift import DriftReport, WindowedDrift, time_windows
 from .metrics import LOWER_IS_BETTER, bootstrap_metrics, metric_names
 
 # %% auto #0
-__all__ = ['PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
+__all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
 
 # %% ../nbs/16_performance.ipynb #91c2c3b7
+UNJUDGED = ('not enough data', 'undefined')  # statuses of a window that is reported but never judged
+
 PERFORMANCE_COLUMNS = ['window', 'window_end', 'rows', 'labelled', 'metric', 'value', 'ci_low', 'ci_high',
                        'test_value', 'test_ci_low', 'test_ci_high', 'change', 'status', 'degraded']
 
@@ -62,8 +64,9 @@ def live_performance(task: str, # 'regression' or 'classification'
     with np.errstate(invalid='ignore'):  # NaN where not judged: neither worse nor better
         worse, better = np.where(lower, low > tv, high < tv), np.where(lower, high < tv, low > tv)
     judged = (out['labelled'] >= params.min_labelled_rows).to_numpy()
-    out['status'] = np.where(~judged, 'not enough data', np.where(out['test_value'].isna(), 'no test value',
-                             np.where(worse, 'worse', np.where(better, 'better', 'no significant change'))))
+    undefined = judged & out[['value', 'ci_low', 'ci_high']].isna().any(axis=1).to_numpy()  # e.g. ROC AUC of outcomes of one class
+    out['status'] = np.where(~judged, 'not enough data', np.where(undefined, 'undefined', np.where(out['test_value'].isna(), 'no test value',
+                             np.where(worse, 'worse', np.where(better, 'better', 'no significant change')))))
     out['degraded'] = (out['status'] == 'worse') & (out['change'].abs() >= params.degradation_margin * out['test_value'].abs())
     return out[PERFORMANCE_COLUMNS]
 
@@ -104,12 +107,14 @@ def _performance_reasons(perf: pd.DataFrame, params: MonitorParams, metric: str 
     metric = metric or params.metric or perf['metric'].iloc[0]
     if metric not in set(perf['metric']): raise ValueError(f"metric {metric!r} is not in the performance table; it has {perf['metric'].unique().tolist()}")
     m = perf[perf['metric'] == metric].sort_values('window', kind='stable')
-    judged = m[m['status'] != 'not enough data']
+    judged = m[~m['status'].isin(UNJUDGED)]
     name, conf = metric.upper() if len(metric) <= 4 else metric, f'{params.confidence:.0%}'
     last = m.iloc[-1]
     notes = ([f"not enough labelled rows in window {last['window']:%Y-%m-%d} ({last['labelled']} < {params.min_labelled_rows})"]
-             if last['status'] == 'not enough data' else [])
-    if judged.empty: return 'no data', [], [f'performance: no window has {params.min_labelled_rows} labelled rows yet'] + notes
+             if last['status'] == 'not enough data' else
+             [f"{name} undefined in window {last['window']:%Y-%m-%d} ({last['labelled']} outcomes, e.g. all of one class): not judged"]
+             if last['status'] == 'undefined' else [])
+    if judged.empty: return 'no data', [], [f'performance: no window could be judged yet ({params.min_labelled_rows} labelled rows, {name} defined)'] + notes
     w = judged.iloc[-1]
     value = f"{name} {_fmt(w['value'])} ({conf} CI {_fmt(w['ci_low'])}–{_fmt(w['ci_high'])}) in window {w['window']:%Y-%m-%d}"
     if w['status'] == 'no test value': return 'ok', [f'{value}; no test-time value to compare with'], notes
@@ -156,8 +161,8 @@ def plot_live_performance(performance: pd.DataFrame, # from `live_performance`
     metric = metric or performance['metric'].iloc[0]
     m = performance[performance['metric'] == metric]
     if m.empty: raise ValueError(f"metric {metric!r} is not in performance; it has {performance['metric'].unique().tolist()}")
-    left = int((m['status'] == 'not enough data').sum())
-    m = m[m['status'] != 'not enough data']  # a window too small to judge is in the table, not on the axis
+    left = int(m['status'].isin(UNJUDGED).sum())
+    m = m[~m['status'].isin(UNJUDGED)]  # a window too small to judge is in the table, not on the axis
     if m.empty: raise ValueError(f'no window to plot: none of the {left} has enough labelled rows to judge {metric}')
     x = pd.DatetimeIndex(m['window'])
     x = x.tz_localize(None) if x.tz is not None else x
@@ -171,7 +176,7 @@ def plot_live_performance(performance: pd.DataFrame, # from `live_performance`
         if len(lo) and len(hi): ax.axhspan(lo.iloc[0], hi.iloc[0], color='grey', alpha=0.12)
     worse = (m['status'] == 'worse').to_numpy()
     if worse.any(): ax.scatter(x[worse], m['value'][worse], color='#c44e52', zorder=3, s=40, label='significantly worse')
-    ax.set_ylabel(metric + (f' ({units})' if units else '')); ax.set_title(f'{metric} per window' + (f' ({left} with too few outcomes not shown)' if left else ''))
+    ax.set_ylabel(metric + (f' ({units})' if units else '')); ax.set_title(f'{metric} per window' + (f' ({left} not judged, not shown)' if left else ''))
     ax.legend(fontsize=8, loc='best'); fig.autofmt_xdate()
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig
