@@ -214,7 +214,8 @@ def plot_monitor(result: MonitorResult, units: str | None = None) -> list:
     x = pd.DatetimeIndex(w['window'])
     x = x.tz_localize(None) if x.tz is not None else x
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.bar(x, w['share'], width=pd.Timedelta(days=4) if len(x) > 1 else 1, color=np.where(w['status'] == 'drift', '#c44e52', '#8da0cb'))
+    width = 0.7 * (np.diff(x).min() if len(x) > 1 else (w['window_end'].iloc[0] - w['window'].iloc[0]))  # of the closest windows: hours or months alike
+    ax.bar(x, w['share'], width=width, color=np.where(w['status'] == 'drift', '#c44e52', '#8da0cb'))
     ax.axhline(result.params.drift_share_threshold, color='grey', ls='--', lw=1, label='dataset drift from here')
     left = len(result.drift.windows) - len(w)
     ax.set_ylim(0, 1); ax.set_ylabel('share of features drifted')
