@@ -91,6 +91,14 @@ def replay_windows(production: pd.DataFrame, # the production rows, in the order
     return windows, {'replay': 'row order', 'window': rows,
                      'note': f'no time column (data.time_column is null): production replayed in its row order, {rows} rows per window{how}'}
 
+# %% ../nbs/17_backtest.ipynb #8c3d0e09
+def _totals(task, y_all, policy_pred, static_pred, metric, retrain, kw) -> dict:
+    total = paired_bootstrap(task, y_all, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed, **kw)
+    return {'metric': metric, 'static': float(point_metrics(task, y_all, static_pred, **kw)[metric]),
+            'policy': float(point_metrics(task, y_all, policy_pred, **kw)[metric]),
+            'difference': float(total['value']), 'ci_low': float(total['ci_low']), 'ci_high': float(total['ci_high']),
+            'policy_better': bool(total['significant'] and total['model_better'])}
+
 # %% ../nbs/17_backtest.ipynb #8c3d0e05
 def backtest(model, record: dict, history: pd.DataFrame, reference: pd.DataFrame, production: pd.DataFrame,
              test_metrics: dict, monitor: MonitorParams, retrain: RetrainParams, progress: bool = False) -> BacktestResult:
@@ -139,13 +147,6 @@ def backtest(model, record: dict, history: pd.DataFrame, reference: pd.DataFrame
     return BacktestResult(pd.DataFrame(rows), _totals(task, outcome(production), policy_pred, static_pred, metric, retrain, kw),
                           pd.DataFrame({'time' if tcol else 'row': production[tcol] if tcol else production.index, 'actual': outcome(production).to_numpy(),
                                         'static': static_pred, 'policy': policy_pred}), replay)
-
-def _totals(task, y_all, policy_pred, static_pred, metric, retrain, kw) -> dict:
-    total = paired_bootstrap(task, y_all, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed, **kw)
-    return {'metric': metric, 'static': float(point_metrics(task, y_all, static_pred, **kw)[metric]),
-            'policy': float(point_metrics(task, y_all, policy_pred, **kw)[metric]),
-            'difference': float(total['value']), 'ci_low': float(total['ci_low']), 'ci_high': float(total['ci_high']),
-            'policy_better': bool(total['significant'] and total['model_better'])}
 
 # %% ../nbs/17_backtest.ipynb #0f07c7fa
 def plot_backtest(result: BacktestResult):
