@@ -20,7 +20,7 @@ from .metrics import LOWER_IS_BETTER, bootstrap_metrics, paired_bootstrap, point
 from .performance import decide, live_performance
 
 # %% auto #0
-__all__ = ['gate', 'BacktestResult', 'backtest', 'plot_backtest']
+__all__ = ['gate', 'BacktestResult', 'replay_windows', 'backtest', 'plot_backtest']
 
 # %% ../nbs/17_backtest.ipynb #4b609abf
 def gate(task: str, y, champion_pred, challenger_pred, metric: str, params: RetrainParams, threshold: float = 0.5) -> dict:
@@ -43,12 +43,19 @@ class BacktestResult:
     "Per-window metric under both policies, the decisions taken, and the totals."
     windows: pd.DataFrame  # one row per window: rows, static and policy metric (+CI), decision, retrained, promoted, reasons
     totals: dict  # the metric over all production rows for both policies, and their paired comparison
-    predictions: pd.DataFrame  # time, actual, static and policy prediction per production row
+    predictions: pd.DataFrame  # time (or row), actual, static and policy prediction per production row
+    replay: dict | None = None  # how production was cut: {'replay': 'time order' | 'row order', 'window', 'note'}
 
     def summary(self) -> dict:
-        "The stage's metrics: totals and how often the policy retrained and promoted."
+        "The stage's metrics: totals, how production was replayed, and how often the policy retrained and promoted."
         w = self.windows
-        return self.totals | {'windows': len(w), 'retrained': int(w['retrained'].sum()), 'promoted': int(w['promoted'].sum())}
+        return self.totals | (self.replay or {}) | {'rows': int(w['rows'].sum()) if len(w) else 0, 'windows': len(w),
+                                                    'retrained': int(w['retrained'].sum()), 'promoted': int(w['promoted'].sum())}
+
+    def explain(self) -> list[str]:
+        "Why the policy did what it did, one entry per window: its decision, the retraining and the gate, and the reasons."
+        return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    {r.reasons}\n    {r.gate}"
+                for r in self.windows.itertuples()]
 
     def write(self, reports_dir: str | Path = 'reports'):
         "The stage's outputs: `backtest.json` (metrics) and `plots/backtest.csv` (plot data: one row per window)."
@@ -56,6 +63,8 @@ class BacktestResult:
         (reports_dir / 'plots').mkdir(parents=True, exist_ok=True)
         (reports_dir / 'backtest.json').write_text(json.dumps(self.summary(), indent=2) + '\n')
         self.windows.drop(columns=['reasons', 'gate']).to_csv(reports_dir / 'plots' / 'backtest.csv', index=False, float_format='%.6g')
+
+def _label(window) -> str: return f'{window:%Y-%m-%d}' if isinstance(window, pd.Timestamp) else f'rows from {window}'
 
 def _predict(model, X: pd.DataFrame, task: str) -> np.ndarray:
     with warnings.catch_warnings():
@@ -67,42 +76,64 @@ def _fit(model, X, y):
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
         return clone(model).fit(X, y)
 
+# %% ../nbs/17_backtest.ipynb #8c3d0e02
+def replay_windows(production: pd.DataFrame, # the production rows, in the order they are replayed
+                   time_column: str | None, # None: replay in row order
+                   monitor: MonitorParams, # its `window`, `min_rows` and `min_labelled_rows`
+                   timezone: str | None = None, # local zone for calendar windows
+                  ) -> tuple[list, dict]:
+    "The windows production is replayed in (start, end, row positions), and how they were made."
+    if time_column: return time_windows(production[time_column], monitor.window, timezone), {'replay': 'time order', 'window': monitor.window}
+    rows = monitor.window if isinstance(monitor.window, int) else max(monitor.min_rows, monitor.min_labelled_rows)
+    n = len(production)
+    windows = [(i, min(i + rows, n) - 1, np.arange(i, min(i + rows, n))) for i in range(0, n, rows)]
+    how = '' if isinstance(monitor.window, int) else f" (monitor.window {monitor.window!r} needs times: max(monitor.min_rows, monitor.min_labelled_rows) rows instead)"
+    return windows, {'replay': 'row order', 'window': rows,
+                     'note': f'no time column (data.time_column is null): production replayed in its row order, {rows} rows per window{how}'}
+
+# %% ../nbs/17_backtest.ipynb #8c3d0e09
+def _totals(task, y_all, policy_pred, static_pred, metric, retrain, kw) -> dict:
+    total = paired_bootstrap(task, y_all, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed, **kw)
+    return {'metric': metric, 'static': float(point_metrics(task, y_all, static_pred, **kw)[metric]),
+            'policy': float(point_metrics(task, y_all, policy_pred, **kw)[metric]),
+            'difference': float(total['value']), 'ci_low': float(total['ci_low']), 'ci_high': float(total['ci_high']),
+            'policy_better': bool(total['significant'] and total['model_better'])}
+
+# %% ../nbs/17_backtest.ipynb #8c3d0e05
 def backtest(model, record: dict, history: pd.DataFrame, reference: pd.DataFrame, production: pd.DataFrame,
              test_metrics: dict, monitor: MonitorParams, retrain: RetrainParams, progress: bool = False) -> BacktestResult:
-    "Replay `production` window by window under 'never retrain' and under the retraining policy."
+    "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under the retraining policy."
     from tqdm.auto import tqdm
     task, target, tcol = record['task'], record['target'], record['time_column']
     tz = (record.get('params', {}).get('data') or {}).get('timezone')
-    if not tcol: raise ValueError('a backtest needs data.time_column: production must be replayed in time order')
     feats = [f['name'] for f in record['features']]
     metric = {'average_precision': 'pr_auc'}.get(record['metric'], record['metric'])
     threshold = record.get('threshold') or 0.5
+    kw = {'threshold': threshold} if task == 'classification' else {}
     def outcome(df): return (df[target].astype(str) == str(record['classes'][-1])).astype(int) if task == 'classification' else df[target]
-    production = production.sort_values(tcol, kind='mergesort').reset_index(drop=True)
+    production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
+    windows, replay = replay_windows(production, tcol, monitor, tz)
+    if not tcol and retrain.window_mode == 'sliding': replay['note'] += '; retrain.window_mode sliding needs times: every labelled row is used'
     static_pred = _predict(model, production[feats], task)
-    champion, labelled = model, history
-    ref, ref_metrics = reference, test_metrics
-    policy_pred = np.empty(len(production))
-    rows = []
-    for start, end, idx in tqdm(time_windows(production[tcol], monitor.window, tz), desc='windows', disable=not progress):
+    champion, labelled, ref, ref_metrics = model, history, reference, test_metrics
+    policy_pred, rows = np.empty(len(production)), []
+    for start, end, idx in tqdm(windows, desc='windows', disable=not progress):
         w = production.iloc[idx]
         policy_pred[idx] = _predict(champion, w[feats], task)  # predicted before the window's outcomes are known
         y = outcome(w)
-        kw = {'threshold': threshold} if task == 'classification' else {}
-        static_m = point_metrics(task, y, static_pred[idx], **kw)[metric]
         ci = bootstrap_metrics(task, y, policy_pred[idx], n_resamples=max(200, monitor.n_resamples // 5), seed=monitor.seed, metrics=[metric], **kw).iloc[0]
-        perf = live_performance(task, y, policy_pred[idx], w[tcol], window=len(w) + 1, params=monitor,
-                                test_metrics=ref_metrics, metrics=[metric], timezone=tz, **kw)
+        perf = live_performance(task, y, policy_pred[idx], w[tcol] if tcol else np.full(len(w), np.datetime64(0, 's')), window=len(w) + 1,
+                                params=monitor, test_metrics=ref_metrics, metrics=[metric], timezone=tz, **kw)
         drift = drift_report(ref, w, record['features'], monitor)
         decision = decide(drift, perf, monitor, metric)
-        row = {'window': start, 'rows': len(w), f'static_{metric}': static_m, f'policy_{metric}': ci['value'],
+        row = {'window': start, 'rows': len(w), f'static_{metric}': point_metrics(task, y, static_pred[idx], **kw)[metric], f'policy_{metric}': ci['value'],
                'policy_ci_low': ci['ci_low'], 'policy_ci_high': ci['ci_high'], 'drift_share': drift.share,
                'decision': decision['decision'], 'retrained': False, 'promoted': False, 'gate': '', 'reasons': ' | '.join(decision['reasons'])}
         if decision['decision'] == 'retrain':
             if len(labelled) < retrain.min_labelled_rows: row['gate'] = f'not retrained: {len(labelled)} labelled rows < {retrain.min_labelled_rows}'
             else:
                 pool = labelled
-                if retrain.window_mode == 'sliding':
+                if retrain.window_mode == 'sliding' and tcol:
                     pool = labelled[labelled[tcol] >= labelled[tcol].max() - pd.Timedelta(days=retrain.sliding_days)]
                 challenger = _fit(champion, pool[feats], pool[target])
                 g = gate(task, y, policy_pred[idx], _predict(challenger, w[feats], task), metric, retrain, threshold)
@@ -113,15 +144,9 @@ def backtest(model, record: dict, history: pd.DataFrame, reference: pd.DataFrame
                     ref_metrics = {r['metric']: {'value': r['value'], 'ci_low': r['ci_low'], 'ci_high': r['ci_high']} for r in judged.to_dict('records')}
         labelled = pd.concat([labelled, w], ignore_index=True)  # the window's outcomes have arrived
         rows.append(row)
-    y_all = outcome(production)
-    kw = {'threshold': threshold} if task == 'classification' else {}
-    total = paired_bootstrap(task, y_all, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed, **kw)
-    totals = {'metric': metric, 'static': float(point_metrics(task, y_all, static_pred, **kw)[metric]),
-              'policy': float(point_metrics(task, y_all, policy_pred, **kw)[metric]),
-              'difference': float(total['value']), 'ci_low': float(total['ci_low']), 'ci_high': float(total['ci_high']),
-              'policy_better': bool(total['significant'] and total['model_better'])}
-    preds = pd.DataFrame({'time': production[tcol], 'actual': y_all.to_numpy(), 'static': static_pred, 'policy': policy_pred})
-    return BacktestResult(pd.DataFrame(rows), totals, preds)
+    return BacktestResult(pd.DataFrame(rows), _totals(task, outcome(production), policy_pred, static_pred, metric, retrain, kw),
+                          pd.DataFrame({'time' if tcol else 'row': production[tcol] if tcol else production.index, 'actual': outcome(production).to_numpy(),
+                                        'static': static_pred, 'policy': policy_pred}), replay)
 
 # %% ../nbs/17_backtest.ipynb #0f07c7fa
 def plot_backtest(result: BacktestResult):
@@ -130,14 +155,17 @@ def plot_backtest(result: BacktestResult):
     w = result.windows
     metric = result.totals['metric']
     fig, ax = plt.subplots(figsize=(9, 4))
-    x = pd.to_datetime(w['window']).dt.tz_localize(None) if hasattr(pd.to_datetime(w['window']).dt, 'tz') and pd.to_datetime(w['window']).dt.tz is not None else pd.to_datetime(w['window'])
+    timed = len(w) and isinstance(w['window'].iloc[0], pd.Timestamp)
+    x = pd.DatetimeIndex(w['window']).tz_localize(None) if timed else w['window'].to_numpy()  # row order: the first row of each window
     ax.plot(x, w[f'static_{metric}'], marker='o', color='#999999', label='never retrain')
     ax.plot(x, w[f'policy_{metric}'], marker='o', color='#4c72b0', label='retraining policy')
-    ax.fill_between(x, w['policy_ci_low'], w['policy_ci_high'], color='#4c72b0', alpha=0.15)
+    ax.fill_between(x, w['policy_ci_low'].astype(float), w['policy_ci_high'].astype(float), color='#4c72b0', alpha=0.15)
     for xi, (r, p) in zip(x, zip(w['retrained'], w['promoted'])):
         if p: ax.axvline(xi, color='#55a868', ls='--', lw=1)
         elif r: ax.axvline(xi, color='#c44e52', ls=':', lw=1)
     ax.plot([], [], color='#55a868', ls='--', label='retrained, promoted'); ax.plot([], [], color='#c44e52', ls=':', label='retrained, kept champion')
     ax.set_ylabel(metric); ax.set_title(f"Backtest: {metric} per window (total {result.totals['static']:.3g} never vs {result.totals['policy']:.3g} policy)")
-    ax.legend(fontsize=8); fig.autofmt_xdate(); fig.tight_layout(); plt.close(fig)
+    if timed: fig.autofmt_xdate()
+    else: ax.set_xlabel('first row of the window (production in row order: no time column)')
+    ax.legend(fontsize=8); fig.tight_layout(); plt.close(fig)
     return fig

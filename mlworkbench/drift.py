@@ -21,8 +21,8 @@ from .config import MonitorParams
 # %% auto #0
 __all__ = ['ROLES', 'STATUSES', 'PSI_EPS', 'COLUMNS', 'feature_roles', 'numeric_values', 'psi_edges', 'psi_shares',
            'psi_from_shares', 'psi', 'cdf_distances', 'ks_pvalue', 'chi2_homogeneity', 'ReferenceProfile',
-           'compare_feature', 'correct_pvalues', 'DriftReport', 'drift_report', 'time_windows', 'WindowedDrift',
-           'drift_over_windows', 'plot_drift_heatmap', 'plot_feature_drift']
+           'compare_feature', 'correct_pvalues', 'DriftReport', 'drift_report', 'time_windows', 'outlying_times',
+           'WindowedDrift', 'drift_over_windows', 'plot_drift_heatmap', 'plot_feature_drift']
 
 # %% ../nbs/15_drift.ipynb #ddf9ba2d
 ROLES = {'numeric': 'numeric', 'cyclical': 'numeric', 'categorical': 'categorical'}
@@ -313,11 +313,31 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
     return DriftReport(_judge(rows, params), prediction, prof.rows, len(current), params.drift_share_threshold, params.min_rows)
 
 # %% ../nbs/15_drift.ipynb #8520068b
+def _calendar_windows(t: pd.Series, order: np.ndarray, offset) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    "(start, sorted row positions) of each calendar window holding rows: resample's edges, never its empty bins."
+    from pandas.tseries.offsets import Day, Tick
+    st = t.iloc[order]
+    tz = st.dt.tz
+    local = tz is not None and not isinstance(offset, Tick)  # days, weeks, months: cut on the local calendar, as resample does
+    idx = pd.DatetimeIndex(st.dt.tz_localize(None) if local else st)
+    origin = idx[0].normalize()  # resample's 'start_day', fixed for every run below
+    kw = {'origin': origin} if isinstance(offset, (Tick, Day)) else {}
+    step = ((origin + 12 * offset) - origin) / 12  # a window's length, on average
+    # runs of times with no gap over two windows are resampled apart and their windows merged by start:
+    # a stray time years away costs one window, not the hundreds of empty ones in between
+    gaps = np.diff((idx.tz_convert(None) if idx.tz is not None else idx).to_numpy())
+    runs = np.split(np.arange(len(idx)), np.flatnonzero(gaps > 2 * step.to_timedelta64()) + 1)
+    found: dict = {}
+    for run in runs:
+        for start, pos in pd.Series(run, index=idx[run]).resample(offset, closed='left', label='left', **kw):
+            if len(pos): found.setdefault(start, []).append(order[pos.to_numpy()])
+    return [(s.tz_localize(tz, ambiguous=True, nonexistent='shift_forward') if local else s, np.sort(np.concatenate(p))) for s, p in sorted(found.items())]
+
 def time_windows(times, # one time per row (datetime-like)
                  window: str | int, # a pandas frequency ('7D', 'W-MON', 'MS') or a number of rows per window
                  timezone: str | None = None, # local zone to cut calendar windows in (for time-zone-aware times)
                 ) -> list[tuple[pd.Timestamp, pd.Timestamp, np.ndarray]]:
-    "(start, end, row positions) of each window, in time order; `end` is exclusive for calendar windows, the last time for row windows."
+    "(start, end, row positions) of each window that holds rows, in time order; `end` is exclusive for calendar windows, the last time for row windows."
     t = pd.Series(pd.to_datetime(np.asarray(times) if not isinstance(times, pd.Series) else times)).reset_index(drop=True)
     if t.isna().any(): raise ValueError(f'times has {int(t.isna().sum())} missing value(s), e.g. at rows {np.flatnonzero(t.isna())[:5].tolist()}')
     if timezone and t.dt.tz is not None: t = t.dt.tz_convert(timezone)
@@ -329,8 +349,21 @@ def time_windows(times, # one time per row (datetime-like)
         return [(t.iloc[c[0]], t.iloc[c[-1]], np.sort(c)) for c in chunks]
     try: offset = pd.tseries.frequencies.to_offset(window)
     except ValueError: raise ValueError(f"window must be a pandas frequency such as '7D', 'W-MON' or 'MS', or a number of rows; got {window!r}") from None
-    groups = pd.Series(order, index=pd.DatetimeIndex(t.iloc[order])).resample(offset)
-    return [(start, start + offset, np.sort(idx.to_numpy())) for start, idx in groups]
+    return [(start, start + offset, idx) for start, idx in _calendar_windows(t, order, offset)]
+
+# %% ../nbs/15_drift.ipynb #5e1c7a02
+def outlying_times(times, # one time per row (datetime-like)
+                   span=None, # the least spread counted as normal, e.g. one window (a Timedelta or string): no time this close is far
+                   k: float = 3.0, # how many interquartile ranges beyond a quartile is far out
+                  ) -> np.ndarray:
+    "True for each time far outside the bulk of `times`: beyond a quartile by more than `k` interquartile ranges (at least `span`)."
+    t = pd.Series(pd.to_datetime(np.asarray(times) if not isinstance(times, pd.Series) else times)).reset_index(drop=True)
+    if t.isna().any(): raise ValueError(f'times has {int(t.isna().sum())} missing value(s), e.g. at rows {np.flatnonzero(t.isna())[:5].tolist()}')
+    if not len(t): return np.zeros(0, bool)
+    s = ((t - t.min()) / pd.Timedelta(seconds=1)).to_numpy(float)
+    q1, q3 = np.quantile(s, [0.25, 0.75])
+    reach = k * max(q3 - q1, pd.Timedelta(span or 0) / pd.Timedelta(seconds=1))
+    return (s < q1 - reach) | (s > q3 + reach)
 
 # %% ../nbs/15_drift.ipynb #ebf60d7e
 @dataclass
@@ -387,16 +420,18 @@ def plot_drift_heatmap(windowed: WindowedDrift, # from `drift_over_windows`
                        value: str = 'score', # column to colour by: 'score', 'distance', 'psi' or 'p_adjusted'
                        cap: float = 5.0, # colours stop at this value (a feature far past its threshold saturates)
                       ):
-    "Features (rows) by windows (columns), coloured by `value`; drifted cells marked, windows without a verdict grey."
+    "Features (rows) by judged windows (columns), coloured by `value`; drifted cells marked, features without a verdict grey."
     import matplotlib.pyplot as plt
     from matplotlib.colors import LinearSegmentedColormap
     f = windowed.features
-    if f.empty: raise ValueError('no windows to plot')
     if value not in f: raise ValueError(f"value must be a column of the features table, e.g. 'score', got {value!r}")
+    judged = windowed.windows.loc[windowed.windows['status'] != 'not enough data', 'window']
+    if not len(judged): raise ValueError(f'no window to plot: none of the {len(windowed.windows)} has enough rows to judge')
+    f = f[f['window'].isin(judged)]  # a window too small to judge is in the table, not on the axis
     order = list(dict.fromkeys(f['feature']))
     grid = f.pivot(index='feature', columns='window', values=value).reindex(order).astype(float)
     drift = f.pivot(index='feature', columns='window', values='status').reindex(order)
-    fig, ax = plt.subplots(figsize=(max(5.5, 0.55 * grid.shape[1] + 2.5), 0.3 * len(order) + 1.6))
+    fig, ax = plt.subplots(figsize=(min(max(5.5, 0.55 * grid.shape[1] + 2.5), 16), 0.3 * len(order) + 1.6))
     cmap = LinearSegmentedColormap.from_list('drift', ['#f7fbff', '#fdd49e', '#d7301f'])
     cmap.set_bad('#d9d9d9')
     shown = grid.where(drift != 'not enough data').clip(upper=cap)
@@ -405,7 +440,8 @@ def plot_drift_heatmap(windowed: WindowedDrift, # from `drift_over_windows`
     ax.set_yticks(range(len(order)), order)
     ax.set_xticks(range(grid.shape[1]), [f'{w:%Y-%m-%d}' for w in grid.columns], rotation=60, ha='right', fontsize=8)
     fig.colorbar(im, ax=ax, label=f'{value} (1 = threshold)' if value == 'score' else value, shrink=0.8)
-    ax.set_title('Drift per feature and window (● drift, grey: not enough data)')
+    left = len(windowed.windows) - len(judged)
+    ax.set_title('Drift per feature and window (● drift, grey: not enough data)' + (f'\n{left} window(s) with too few rows to judge not shown' if left else ''))
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig
 

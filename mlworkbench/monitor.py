@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .config import MonitorParams
-from .drift import WindowedDrift, drift_over_windows, feature_roles, plot_drift_heatmap
-from .performance import decide, live_performance, plot_live_performance
+from .drift import WindowedDrift, drift_over_windows, feature_roles, outlying_times, plot_drift_heatmap
+from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'snapshot_log', 'MonitorResult', 'log_features', 'monitor', 'served_test_metrics', 'plot_monitor']
+__all__ = ['LOG_COLUMNS', 'snapshot_log', 'MonitorResult', 'log_features', 'outlying_rows', 'monitor', 'served_test_metrics',
+           'plot_monitor']
 
 # %% ../nbs/18_monitor.ipynb #e73822b0
 LOG_COLUMNS = ['request_id', 'event_time', 'created_at', 'model_version', 'route', 'prediction', 'label', 'actual', 'actual_label']
@@ -63,18 +64,19 @@ def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQL
 # %% ../nbs/18_monitor.ipynb #a3a4e214
 @dataclass
 class MonitorResult:
-    "Drift per window, live performance per window, and the decision with its reasons."
+    "Drift per window, live performance per window, the decision with its reasons, and the rows far outside the log's times."
     drift: WindowedDrift | None
     performance: pd.DataFrame | None
-    decision: dict  # {'decision': 'ok' | 'watch' | 'retrain', 'reasons': [...]}
+    decision: dict  # {'decision': 'no data' | 'ok' | 'watch' | 'retrain', 'reasons': [...]}
     rows: int
     labelled: int
     metric: str | None
     model_versions: list
     params: MonitorParams
+    outlying: dict | None = None  # {'rows', 'bulk': [first, last day], 'examples': [{request_id, event_time}]} (`outlying_rows`)
 
     def summary(self) -> dict:
-        "The stage's metrics: the decision, its reasons, and one line per window."
+        "The stage's metrics: the decision, its reasons, the rows far outside the log's times, and one line per window."
         windows = []
         if self.drift is not None:
             perf = (self.performance[self.performance['metric'] == self.metric].set_index('window')
@@ -88,11 +90,27 @@ class MonitorResult:
                             'ci_high': _num(p['ci_high']), 'performance_status': p['status']}
                 windows.append(row)
         return {'decision': self.decision['decision'], 'reasons': self.decision['reasons'], 'rows': self.rows, 'labelled': self.labelled,
-                'metric': self.metric, 'model_versions': self.model_versions, 'windows': windows}
+                'metric': self.metric, 'model_versions': self.model_versions,
+                'outlying': self.outlying or {'rows': 0, 'bulk': None, 'examples': []}, 'windows': windows}
+
+    def table(self) -> pd.DataFrame:
+        "Every window, judged or not: rows, drift share and status, the metric with its interval."
+        return pd.DataFrame(self.summary()['windows'])
 
     def plot_data(self) -> pd.DataFrame:
-        "One row per window for `dvc plots`: drift share and the metric with its interval."
-        return pd.DataFrame(self.summary()['windows'])
+        "One row per window judged on drift or performance, for `dvc plots`: a window too small to judge stays off the axis."
+        t = self.table()
+        if t.empty: return t
+        judged = t['drift_status'] != 'not enough data'
+        if 'performance_status' in t: judged |= t['performance_status'].notna() & ~t['performance_status'].isin(UNJUDGED)
+        return t[judged].reset_index(drop=True)
+
+    def latest_features(self) -> pd.DataFrame | str:
+        "Drift feature by feature in the latest window judged (a stray small window after it is not the one to read), or why there is none."
+        if self.drift is None: return 'no predictions logged yet'
+        when, report = self.drift.latest()
+        if report is None: return f'no window has enough rows to judge (at least {self.params.min_rows})'
+        return report.features.assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
 
     def write(self, reports_dir: str | Path = 'reports'):
         "The stage's outputs: `monitor.json` (metrics) and `plots/monitor.csv` (plot data)."
@@ -103,6 +121,7 @@ class MonitorResult:
 
 def _num(v): return None if v is None or pd.isna(v) else round(float(v), 6)
 
+# %% ../nbs/18_monitor.ipynb #7b2e0c02
 def log_features(log: pd.DataFrame, record: dict) -> pd.DataFrame:
     "The logged inputs as the model's feature columns, typed like the training data (numbers as floats, categories as strings)."
     out = {}
@@ -111,6 +130,35 @@ def log_features(log: pd.DataFrame, record: dict) -> pd.DataFrame:
         out[f['name']] = pd.to_numeric(col, errors='coerce').astype(float) if f['kind'] == 'number' else col.astype('str').where(col.notna())
     return pd.DataFrame(out, index=log.index)
 
+def _window_span(times: pd.Series, window: str | int) -> pd.Timedelta:
+    "How long one window lasts: a calendar window's length, or the time a typical run of `window` rows takes."
+    if not isinstance(window, (int, np.integer)):
+        offset, start = pd.tseries.frequencies.to_offset(window), pd.Timestamp('2000-01-01')
+        return ((start + 12 * offset) - start) / 12
+    gaps = np.diff(np.sort(pd.to_datetime(times, utc=True).to_numpy()))
+    return pd.Timedelta(np.median(gaps) * window) if len(gaps) else pd.Timedelta(0)
+
+def outlying_rows(log: pd.DataFrame, # the snapshot of the prediction log: `event_time` and `request_id`
+                  window: str | int, # the monitor's window: one window's span is never far
+                  timezone: str | None = None, # local zone for the days shown
+                  examples: int = 5, # name at most this many rows
+                 ) -> dict:
+    "The rows whose event time is far outside the bulk of the log's: how many, the bulk's first and last day, and some of them by request id."
+    if log.empty: return {'rows': 0, 'bulk': None, 'examples': []}
+    t = pd.to_datetime(log['event_time'], utc=True)
+    t = t.dt.tz_convert(timezone) if timezone else t
+    far = outlying_times(t, _window_span(t, window))
+    bulk = t[~far]
+    odd = log.assign(_t=t)[far].sort_values('_t', kind='mergesort')
+    return {'rows': int(far.sum()), 'bulk': [f'{bulk.min():%Y-%m-%d}', f'{bulk.max():%Y-%m-%d}'],
+            'examples': [{'request_id': str(r), 'event_time': str(e)} for r, e in zip(odd['request_id'].head(examples), odd['_t'].head(examples))]}
+
+def _outlying_reason(o: dict) -> str:
+    n, shown = o['rows'], ', '.join(f"{e['request_id']} at {e['event_time']}" for e in o['examples'][:3])
+    return (f"{n} row{'s' if n > 1 else ''} far outside the log's times (the bulk: {o['bulk'][0]} to {o['bulk'][1]}): {shown}"
+            f"{', …' if n > 3 else ''}; a request without event_times is logged at the time it was served")
+
+# %% ../nbs/18_monitor.ipynb #7b2e0c05
 def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_log`)
             reference: pd.DataFrame, # the reference window: the test split the model was judged on
             record: dict, # the model's record (models/model.json): task, features, threshold, classes
@@ -123,8 +171,8 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     params = params or MonitorParams()
     task = record['task']
     if log.empty:
-        return MonitorResult(None, None, {'decision': 'ok', 'reasons': ['no predictions logged yet: serve the model (mlwb serve), send it '
-                             'traffic (mlwb replay), then run mlwb monitor']}, 0, 0, None, [], params)
+        return MonitorResult(None, None, {'decision': 'no data', 'reasons': ['no predictions logged yet: serve the model (mlwb serve), send it '
+                             'traffic (mlwb replay), then run mlwb monitor']}, 0, 0, None, [], params, outlying_rows(log, params.window))
     log = log.sort_values('event_time', kind='mergesort').reset_index(drop=True)  # ties keep the snapshot's arrival order
     current = log_features(log, record)
     drift = drift_over_windows(reference, current, record['features'], params.window, params, times=log['event_time'], timezone=timezone,
@@ -141,7 +189,9 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
                             metrics=[metric] if metric else None, timezone=timezone, **kw) if labelled else pd.DataFrame()
     metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
     decision = decide(drift, perf, params, metric)
-    return MonitorResult(drift, perf, decision, len(log), labelled, metric, sorted(log['model_version'].unique().tolist()), params)
+    outlying = outlying_rows(log, params.window, timezone)
+    if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
+    return MonitorResult(drift, perf, decision, len(log), labelled, metric, sorted(log['model_version'].unique().tolist()), params, outlying)
 
 def served_test_metrics(log: pd.DataFrame, versions: dict, fallback: dict | None = None) -> tuple[str | None, dict | None]:
     "(version, its test-time metrics) of the version that served the latest prediction; `fallback` when the registry has none."
@@ -151,18 +201,24 @@ def served_test_metrics(log: pd.DataFrame, versions: dict, fallback: dict | None
 
 # %% ../nbs/18_monitor.ipynb #82787a02
 def plot_monitor(result: MonitorResult, units: str | None = None) -> list:
-    "The report's charts: drift per feature and window, the metric per window with its interval, and the drift share over time."
+    "The report's charts over the judged windows: drift per feature and window, the metric per window with its interval, the drift share over time."
     import matplotlib.pyplot as plt
     if result.drift is None: return []
-    figs = [plot_drift_heatmap(result.drift)]
-    if result.performance is not None and len(result.performance) and result.performance['value'].notna().any():
-        figs.append(plot_live_performance(result.performance, result.metric, units))
     w = result.drift.windows
+    w = w[w['status'] != 'not enough data']  # a window too small to judge is in the table, never on an axis
+    figs = [plot_drift_heatmap(result.drift)] if len(w) else []
+    perf = result.performance
+    if perf is not None and len(perf) and ((perf['metric'] == result.metric) & ~perf['status'].isin(UNJUDGED)).any():
+        figs.append(plot_live_performance(perf, result.metric, units))
+    if not len(w): return figs
     x = pd.DatetimeIndex(w['window'])
     x = x.tz_localize(None) if x.tz is not None else x
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.bar(x, w['share'].fillna(0), width=pd.Timedelta(days=4) if len(x) > 1 else 1, color=np.where(w['status'] == 'drift', '#c44e52', '#8da0cb'))
+    width = 0.7 * (np.diff(x).min() if len(x) > 1 else (w['window_end'].iloc[0] - w['window'].iloc[0]))  # of the closest windows: hours or months alike
+    ax.bar(x, w['share'], width=width, color=np.where(w['status'] == 'drift', '#c44e52', '#8da0cb'))
     ax.axhline(result.params.drift_share_threshold, color='grey', ls='--', lw=1, label='dataset drift from here')
-    ax.set_ylim(0, 1); ax.set_ylabel('share of features drifted'); ax.set_title('Dataset drift per window (red: drifted)')
+    left = len(result.drift.windows) - len(w)
+    ax.set_ylim(0, 1); ax.set_ylabel('share of features drifted')
+    ax.set_title('Dataset drift per window (red: drifted)' + (f'; {left} window(s) with too few rows not shown' if left else ''))
     ax.legend(fontsize=8); fig.autofmt_xdate(); fig.tight_layout(); plt.close(fig)
     return figs + [fig]

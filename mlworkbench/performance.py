@@ -13,9 +13,11 @@ from .drift import DriftReport, WindowedDrift, time_windows
 from .metrics import LOWER_IS_BETTER, bootstrap_metrics, metric_names
 
 # %% auto #0
-__all__ = ['PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
+__all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
 
 # %% ../nbs/16_performance.ipynb #91c2c3b7
+UNJUDGED = ('not enough data', 'undefined')  # statuses of a window that is reported but never judged
+
 PERFORMANCE_COLUMNS = ['window', 'window_end', 'rows', 'labelled', 'metric', 'value', 'ci_low', 'ci_high',
                        'test_value', 'test_ci_low', 'test_ci_high', 'change', 'status', 'degraded']
 
@@ -62,27 +64,29 @@ def live_performance(task: str, # 'regression' or 'classification'
     with np.errstate(invalid='ignore'):  # NaN where not judged: neither worse nor better
         worse, better = np.where(lower, low > tv, high < tv), np.where(lower, high < tv, low > tv)
     judged = (out['labelled'] >= params.min_labelled_rows).to_numpy()
-    out['status'] = np.where(~judged, 'not enough data', np.where(out['test_value'].isna(), 'no test value',
-                             np.where(worse, 'worse', np.where(better, 'better', 'no significant change'))))
+    undefined = judged & out[['value', 'ci_low', 'ci_high']].isna().any(axis=1).to_numpy()  # e.g. ROC AUC of outcomes of one class
+    out['status'] = np.where(~judged, 'not enough data', np.where(undefined, 'undefined', np.where(out['test_value'].isna(), 'no test value',
+                             np.where(worse, 'worse', np.where(better, 'better', 'no significant change')))))
     out['degraded'] = (out['status'] == 'worse') & (out['change'].abs() >= params.degradation_margin * out['test_value'].abs())
     return out[PERFORMANCE_COLUMNS]
 
 # %% ../nbs/16_performance.ipynb #c5b9c17f
-LEVELS = ('ok', 'watch', 'retrain')
+LEVELS = ('no data', 'ok', 'watch', 'retrain')
 
 def _fmt(v: float) -> str: return f'{v:.3g}' if abs(v) < 100 else f'{v:.1f}'
 
-def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str]]:
+def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str], list[str]]:
+    "(level, verdicts, notes) of the latest judged window; notes for what could not be judged."
     if isinstance(drift, WindowedDrift):
         when, report = drift.latest()
         last_when, last = drift.latest(judged=False)
         notes = [] if last is None or last is report else [f'drift: window {last_when:%Y-%m-%d} has too few rows to judge ({last.rows_cur})']
-        if report is None: return 'ok', notes or ['drift: no window has enough data to judge']
+        if report is None: return 'no data', [], ['drift: no window has enough rows to judge'] + notes
         where = f'in window {when:%Y-%m-%d}'
     else: report, notes, where = drift, [], ''
-    if report.status == 'not enough data': return 'ok', [f'drift: {report.describe(where)}']
+    if report.status == 'not enough data': return 'no data', [], [f'drift: {report.describe(where)}']
     level = params.on_drift if report.status == 'drift' else 'ok'
-    reasons = notes + [report.describe(where)]
+    reasons = [report.describe(where)]
     f = report.features
     shifts = [f'{r.feature} {r.missing_ref:.0%} → {r.missing_cur:.0%}' for r in f[f['missing_shift']].itertuples()]
     if shifts:
@@ -96,22 +100,24 @@ def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str]]:
         level = max(level, 'watch', key=LEVELS.index)
         how = (f"KS p = {pr['p_value']:.2g}" if pr['method'] == 'ks' else f"Wasserstein {pr['distance']:.2f} sd ≥ {params.wasserstein_threshold:g}")
         reasons.append(f'predictions drifted ({how})')
-    return level, reasons
+    return level, reasons, notes
 
-def _performance_reasons(perf: pd.DataFrame, params: MonitorParams, metric: str | None) -> tuple[str, list[str]]:
+# %% ../nbs/16_performance.ipynb #6a1f0c02
+def _performance_reasons(perf: pd.DataFrame, params: MonitorParams, metric: str | None) -> tuple[str, list[str], list[str]]:
     metric = metric or params.metric or perf['metric'].iloc[0]
     if metric not in set(perf['metric']): raise ValueError(f"metric {metric!r} is not in the performance table; it has {perf['metric'].unique().tolist()}")
     m = perf[perf['metric'] == metric].sort_values('window', kind='stable')
-    judged = m[m['status'] != 'not enough data']
+    judged = m[~m['status'].isin(UNJUDGED)]
     name, conf = metric.upper() if len(metric) <= 4 else metric, f'{params.confidence:.0%}'
-    reasons = []
     last = m.iloc[-1]
-    if last['status'] == 'not enough data':
-        reasons.append(f"not enough labelled rows in window {last['window']:%Y-%m-%d} ({last['labelled']} < {params.min_labelled_rows})")
-    if judged.empty: return 'ok', reasons
+    notes = ([f"not enough labelled rows in window {last['window']:%Y-%m-%d} ({last['labelled']} < {params.min_labelled_rows})"]
+             if last['status'] == 'not enough data' else
+             [f"{name} undefined in window {last['window']:%Y-%m-%d} ({last['labelled']} outcomes, e.g. all of one class): not judged"]
+             if last['status'] == 'undefined' else [])
+    if judged.empty: return 'no data', [], [f'performance: no window could be judged yet ({params.min_labelled_rows} labelled rows, {name} defined)'] + notes
     w = judged.iloc[-1]
     value = f"{name} {_fmt(w['value'])} ({conf} CI {_fmt(w['ci_low'])}–{_fmt(w['ci_high'])}) in window {w['window']:%Y-%m-%d}"
-    if w['status'] == 'no test value': return 'ok', reasons + [f'{value}; no test-time value to compare with']
+    if w['status'] == 'no test value': return 'ok', [f'{value}; no test-time value to compare with'], notes
     test = _fmt(w['test_value'])
     if w['status'] == 'worse':
         rel = abs(w['change']) / abs(w['test_value']) if w['test_value'] else np.inf
@@ -120,40 +126,44 @@ def _performance_reasons(perf: pd.DataFrame, params: MonitorParams, metric: str 
     else:
         level = 'ok'
         text = f"{value} is {'better than at' if w['status'] == 'better' else 'not significantly different from'} test time {test}"
-    reasons.append(text)
+    reasons = [text]
     earlier = judged.iloc[:-1]
     if len(earlier) and (earlier['status'] == 'worse').any():
         reasons.append(f"{name} was worse than at test time in {int((earlier['status'] == 'worse').sum())} of {len(earlier)} earlier windows")
-    return level, reasons
+    return level, reasons, notes
 
 def decide(drift: DriftReport | WindowedDrift | None, # a drift report, or windows of them (the latest judged one counts)
            performance: pd.DataFrame | None, # from `live_performance` (its latest judged window counts)
            params: MonitorParams | None = None, # the `monitor` section
            metric: str | None = None, # headline metric (default: `params.metric`, else the first in `performance`)
           ) -> dict:
-    "`{'decision': 'ok' | 'watch' | 'retrain', 'reasons': [...]}` from drift and live performance."
+    "`{'decision': 'no data' | 'ok' | 'watch' | 'retrain', 'reasons': [...]}` from drift and live performance."
     params = params or MonitorParams()
-    level, reasons = 'ok', []
+    level, reasons, notes = 'no data', [], []  # until a window is judged there is nothing to call ok
     if performance is not None and len(performance):
-        lp, rp = _performance_reasons(performance, params, metric)
-        level, reasons = max(level, lp, key=LEVELS.index), reasons + rp
-    elif performance is not None: reasons.append('no labelled rows yet: performance not judged')
+        lp, rp, n = _performance_reasons(performance, params, metric)
+        level, reasons, notes = max(level, lp, key=LEVELS.index), reasons + rp, notes + n
+    elif performance is not None: notes.append('no labelled rows yet: performance not judged')
     if drift is not None:
-        ld, rd = _drift_reasons(drift, params)
-        level, reasons = max(level, ld, key=LEVELS.index), reasons + rd
-    return {'decision': level, 'reasons': reasons}
+        ld, rd, n = _drift_reasons(drift, params)
+        level, reasons, notes = max(level, ld, key=LEVELS.index), reasons + rd, notes + n
+    if drift is None and performance is None: notes.append('nothing to judge: neither drift nor performance given')
+    return {'decision': level, 'reasons': reasons + notes}  # verdicts first: what could not be judged never leads
 
 # %% ../nbs/16_performance.ipynb #c73c03cc
 def plot_live_performance(performance: pd.DataFrame, # from `live_performance`
                           metric: str | None = None, # which metric (default: the first)
                           units: str | None = None, # units of the metric, for the axis label
                          ):
-    "One metric per window with its interval, against the test-time value; worse windows highlighted."
+    "One metric per judged window with its interval, against the test-time value; worse windows highlighted."
     import matplotlib.pyplot as plt
     if performance.empty: raise ValueError('performance has no rows to plot')
     metric = metric or performance['metric'].iloc[0]
     m = performance[performance['metric'] == metric]
     if m.empty: raise ValueError(f"metric {metric!r} is not in performance; it has {performance['metric'].unique().tolist()}")
+    left = int(m['status'].isin(UNJUDGED).sum())
+    m = m[~m['status'].isin(UNJUDGED)]  # a window too small to judge is in the table, not on the axis
+    if m.empty: raise ValueError(f'no window to plot: none of the {left} has enough labelled rows to judge {metric}')
     x = pd.DatetimeIndex(m['window'])
     x = x.tz_localize(None) if x.tz is not None else x
     fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -166,7 +176,7 @@ def plot_live_performance(performance: pd.DataFrame, # from `live_performance`
         if len(lo) and len(hi): ax.axhspan(lo.iloc[0], hi.iloc[0], color='grey', alpha=0.12)
     worse = (m['status'] == 'worse').to_numpy()
     if worse.any(): ax.scatter(x[worse], m['value'][worse], color='#c44e52', zorder=3, s=40, label='significantly worse')
-    ax.set_ylabel(metric + (f' ({units})' if units else '')); ax.set_title(f'{metric} per window')
+    ax.set_ylabel(metric + (f' ({units})' if units else '')); ax.set_title(f'{metric} per window' + (f' ({left} not judged, not shown)' if left else ''))
     ax.legend(fontsize=8, loc='best'); fig.autofmt_xdate()
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig

@@ -113,18 +113,27 @@ def replay(client: ServiceClient, # the running service
 # %% ../nbs/19_retrain.ipynb #ce0de0db
 def _day(t) -> dt.date: return pd.Timestamp(t).date()
 
+def _test_windows(windows: list, min_rows: int) -> tuple:
+    "(start, end) of the new test span: the latest window with `min_rows` labelled rows; else the fewest latest windows that have them together."
+    judged = [w for w in windows if len(w[2]) >= min_rows]
+    if judged: return judged[-1][0], judged[-1][1]
+    total = 0
+    for start, _, idx in reversed(windows):  # no single window is enough: join the latest ones, never judge on a few rows
+        total += len(idx)
+        if total >= min_rows: return start, windows[-1][1]
+    raise LoopError(f'{total} labelled rows in the log, fewer than monitor.min_labelled_rows {min_rows}: too few to judge a challenger on; send more outcomes to /feedback')
+
 def retrain_split(labelled_times, # event times of the rows whose outcome is known
                   split, # the current `prep.split` (a time split)
                   monitor: MonitorParams, # its `window` and `min_labelled_rows` pick the new test window
                   retrain, # RetrainParams: expanding or sliding
                   timezone: str | None = None,
                  ) -> dict:
-    "New train/test/production date ranges: test = the latest labelled window with enough rows, train = what came before."
+    "New train/test/production date ranges: test = the latest labelled window with enough rows (else the latest few together), train = what came before."
     if split.method != 'time': raise LoopError("retraining extends a time split: set prep.split.method to 'time'")
     windows = time_windows(labelled_times, monitor.window, timezone)
     if not windows: raise LoopError('no labelled rows in the prediction log: send outcomes to /feedback first (mlwb replay does)')
-    judged = [w for w in windows if len(w[2]) >= monitor.min_labelled_rows] or windows
-    start, end, _ = judged[-1]
+    start, end = _test_windows(windows, monitor.min_labelled_rows)
     last = (pd.Timestamp(end) - pd.Timedelta(days=1)) if not isinstance(monitor.window, int) else pd.Timestamp(end)
     test = {'start': _day(start), 'end': _day(last)}
     train_end = test['start'] - dt.timedelta(days=1)
