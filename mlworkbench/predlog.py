@@ -109,13 +109,14 @@ def utcnow() -> dt.datetime: return dt.datetime.now(dt.timezone.utc)
 class PredictionLog:
     "Queue served rows and write them in batches from a background thread; join feedback by request id."
     def __init__(self, url: str, batch_rows: int = 1000, flush_seconds: float = 0.2,  # url: SQLAlchemy URL
-                 on_write=None):  # called with (rows written, failed?) after each attempt, e.g. to count them
+                 on_write=None):  # called with (rows written, failed?, rows rejected) after each attempt, e.g. to count them
         self.url, self.batch_rows, self.flush_seconds, self.on_write = url, batch_rows, flush_seconds, on_write
         self.engine = make_engine(url)
         migrate(self.engine)
         self._queue: deque = deque()
         self._cond = threading.Condition()
-        self.added = self.written = self.errors = 0
+        self.added = self.written = self.rejected = self.errors = 0
+        self.failing: str | None = None  # why the last write failed, until one succeeds
         self._closing = self._urgent = False
         self._thread = threading.Thread(target=self._run, name='predlog-writer', daemon=True)
         self._thread.start()
@@ -123,7 +124,12 @@ class PredictionLog:
     def __repr__(self): return f"PredictionLog('{self.engine.url.render_as_string()}', pending={self.pending})"
 
     @property
-    def pending(self) -> int: return self.added - self.written
+    def pending(self) -> int: return self.added - self.written - self.rejected
+
+    @property
+    def healthy(self) -> bool:
+        "The writer is running and its last write succeeded."
+        return self._thread.is_alive() and self.failing is None
 
     def add(self, rows: list[dict]):
         "Queue rows (dicts with the columns of `predictions`) for writing; never blocks on the database."
@@ -147,48 +153,11 @@ class PredictionLog:
             if n == len(self._queue): self._urgent = False
             return [self._queue.popleft() for _ in range(n)]
 
-    def _insert(self, conn, batch: list):
-        "One multi-row insert. SQLite gets its rows as plain tuples (a third of SQLAlchemy's per-row cost), stored as SQLAlchemy stores them."
-        if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None} | r for r in batch])
-        cols = [c.name for c in predictions.columns]
-        sql = f"INSERT INTO {predictions.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        stamp = lambda t: t.astimezone(dt.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')  # SQLAlchemy's SQLite DATETIME text
-        conn.exec_driver_sql(sql, [(r['request_id'], stamp(r['created_at']), r.get('event_time') and stamp(r['event_time']), r['model_version'],
-                                    r['route'], json_text(r['features']), r['prediction'], r['label']) for r in batch])
-
-    def _write(self, batch: list) -> bool:
-        "Insert `batch` in one transaction; on failure put it back and report False."
-        try:
-            with self.engine.begin() as conn: self._insert(conn, batch)
-        except sa.exc.SQLAlchemyError as e:
-            self.errors += 1
-            if self.on_write: self.on_write(0, True)
-            log.warning('prediction log: writing %d rows failed (%s); will retry', len(batch), str(e).splitlines()[0])
-            with self._cond: self._queue.extendleft(reversed(batch))
-            return False
-        if self.on_write: self.on_write(len(batch), False)
-        with self._cond:
-            self.written += len(batch)
-            self._cond.notify_all()
-        return True
-
-    def _run(self):
-        backoff = 0.1
-        while True:
-            batch = self._take()
-            if not batch:
-                if self._closing: return
-                continue
-            if self._write(batch): backoff = 0.1
-            else:
-                if self._closing and backoff > 5: return  # give up only at shutdown, after retrying for a while
-                time.sleep(backoff); backoff = min(backoff * 2, 10)
-
     def flush(self, timeout: float = 30.0) -> bool:
-        "Wait until every row added so far is written; False if `timeout` passed first."
+        "Wait until every row added so far is written (or refused as unstorable); False if `timeout` passed first."
         target, end = self.added, time.monotonic() + timeout
         with self._cond:
-            while self.written < target:
+            while self.written + self.rejected < target:
                 self._urgent = True
                 self._cond.notify_all()
                 left = end - time.monotonic()
@@ -205,6 +174,90 @@ class PredictionLog:
         self._thread.join(timeout)
         if self.pending: log.error('prediction log: %d rows could not be written before shutdown', self.pending)
         self.engine.dispose()
+
+# %% ../nbs/12_predlog.ipynb #c7a1e0f3
+def _transient(e: BaseException) -> bool:
+    "True for a failure of the database rather than of the rows (connection lost, locked, full, a table missing): retry later."
+    if isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated: return True
+    return isinstance(e, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError, OSError))
+
+def _stamp(t: dt.datetime) -> str:
+    "A time as SQLAlchemy's SQLite DATETIME text, always 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (strftime('%Y') drops zeros: year 5 is '5')."
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(' ', 'microseconds')
+
+def _insert(self: PredictionLog, conn, batch: list):
+    "One multi-row insert. SQLite gets its rows as plain tuples (a third of SQLAlchemy's per-row cost), stored as SQLAlchemy stores them."
+    if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None} | r for r in batch])
+    cols = [c.name for c in predictions.columns]
+    sql = f"INSERT INTO {predictions.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(sql, [(r['request_id'], _stamp(r['created_at']), r.get('event_time') and _stamp(r['event_time']), r['model_version'],
+                                r['route'], json_text(r['features']), r['prediction'], r['label']) for r in batch])
+
+def _commit(self: PredictionLog, batch: list):
+    "Insert `batch` in one transaction and count it (raises whatever the encoder or the database raised)."
+    with self.engine.begin() as conn: self._insert(conn, batch)
+    with self._cond:
+        self.written += len(batch)
+        self.failing = None
+        self._cond.notify_all()
+    self._report(len(batch), False, 0)
+
+def _report(self: PredictionLog, written: int, failed: bool, rejected: int):
+    "Tell `on_write`; a failing callback is logged, never allowed to stop the writer."
+    if not self.on_write: return
+    try: self.on_write(written, failed, rejected)
+    except Exception: log.exception('prediction log: the on_write callback failed')
+
+PredictionLog._insert, PredictionLog._commit, PredictionLog._report = _insert, _commit, _report
+
+# %% ../nbs/12_predlog.ipynb #c7a1e0f4
+def _write(self: PredictionLog, batch: list) -> bool:
+    "Write `batch`, in halves down to single rows when it fails, leaving out only the rows that cannot be stored; False if the database failed (what is left is queued again)."
+    parts = [batch]
+    while parts:
+        part = parts.pop()
+        try: self._commit(part); continue
+        except Exception as e: error = e
+        self.errors += 1
+        self._report(0, True, 0)
+        reason = f'{type(error).__name__}: {(str(error).splitlines() or [""])[0][:300]}'
+        if _transient(error):  # the database, not the rows: all of them wait
+            self.failing = reason
+            left = [r for p in [part, *reversed(parts)] for r in p]
+            log.warning('prediction log: writing failed (%s); %d rows will be retried', reason, len(left))
+            with self._cond: self._queue.extendleft(reversed(left))
+            return False
+        if len(part) > 1:
+            mid = len(part) // 2
+            parts += [part[mid:], part[:mid]]  # the first half is written first: rows keep their order
+        else: self._reject(part[0], reason)
+    return True
+
+def _reject(self: PredictionLog, row: dict, reason: str):
+    "Leave out a row that cannot be stored: counted and logged by its request id."
+    log.error('prediction log: row %s cannot be stored and is left out (%s)', str(row.get('request_id'))[:64], reason)
+    with self._cond:
+        self.rejected += 1
+        self._cond.notify_all()
+    self._report(0, False, 1)
+
+def _run(self: PredictionLog):
+    "The writer thread: batches until closed; backs off while the database fails; survives any exception."
+    backoff = 0.1
+    while True:
+        try:
+            batch = self._take()
+            if not batch:
+                if self._closing: return
+                continue
+            if self._write(batch): backoff = 0.1; continue
+        except Exception as e:  # a bug: logged, and the writer goes on
+            self.failing = f'{type(e).__name__}: {e}'
+            log.exception('prediction log: the writer failed')
+        if self._closing and backoff > 5: return  # give up only at shutdown, after retrying for a while
+        time.sleep(backoff); backoff = min(backoff * 2, 10)
+
+PredictionLog._write, PredictionLog._reject, PredictionLog._run = _write, _reject, _run
 
 # %% ../nbs/12_predlog.ipynb #d6d26725
 def add_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
