@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['MAX_INT', 'EVENT_TIME_PATTERN', 'MLFLOW_KEYS', 'InputError', 'InputSchema', 'columns', 'frame', 'predict_body',
-           'event_times', 'mlflow_records', 'csv_records', 'FastFeatures', 'FastHGB', 'probe_columns', 'Predictor',
-           'predict', 'predict_records', 'load_predictor']
+__all__ = ['MAX_INT', 'EVENT_TIME_PATTERN', 'MLFLOW_KEYS', 'InputError', 'InputSchema', 'storable', 'columns', 'frame',
+           'predict_body', 'event_times', 'mlflow_records', 'csv_records', 'FastFeatures', 'FastHGB', 'probe_columns',
+           'Predictor', 'predict', 'predict_records', 'load_predictor']
 
 # %% ../nbs/11_predict.ipynb #f806d3e2
 class InputError(ValueError):
@@ -64,6 +64,8 @@ class InputSchema:
         for f in self.features:
             t = ('integer' if f.get('integer') else 'number') if f['kind'] == 'number' else 'string'
             p = {'type': [t, 'null'] if f.get('nullable') else t}
+            if f['kind'] == 'string': p['pattern'] = '^[^\\u0000]*$'  # see `storable`
+            else: p['minimum'], p['maximum'] = -MAX_INT, MAX_INT
             if f['kind'] == 'string' and f.get('categories'): p['examples'] = f['categories'][:10]
             if f['kind'] == 'number' and f.get('min') is not None: p['examples'] = [f['min'], f['max']]
             if f.get('role'): p['description'] = f"{f['role']} feature" + ('' if f.get('nullable') else ', required')
@@ -83,7 +85,7 @@ class InputSchema:
         return out
 
 # %% ../nbs/11_predict.ipynb #a0e53549
-MAX_INT = 2**53  # integers beyond this lose precision as floats: refused rather than silently rounded
+MAX_INT = 2**53  # numbers beyond this lose integer precision as floats (and a JSON Schema cannot tell 1e300 from an integer): refused
 
 def _bad_value(field: str, v, is_number: bool, integer: bool, nullable: bool) -> InputError:
     "The error for a value that failed the fast checks."
@@ -98,7 +100,7 @@ def _bad_value(field: str, v, is_number: bool, integer: bool, nullable: bool) ->
 
 _NONE = type(None)
 
-def _storable(s: str) -> bool:
+def storable(s: str) -> bool:
     "True if the log can keep `s`: valid Unicode (no lone surrogate, which UTF-8 cannot encode) without U+0000 (PostgreSQL's text cannot hold it)."
     if '\x00' in s: return False
     if s.isascii(): return True
@@ -107,7 +109,7 @@ def _storable(s: str) -> bool:
     return True
 
 def _unstorable(s: str) -> str:
-    "Why `_storable(s)` is False, in words."
+    "Why `storable(s)` is False, in words."
     if '\x00' in s: return 'expected text without the NUL character (U+0000), which the prediction log cannot store'
     return 'expected valid Unicode text: a lone surrogate (\\ud800-\\udfff without its pair) cannot be encoded as UTF-8 or stored'
 
@@ -116,22 +118,22 @@ def _value_ok(v, is_number: bool, integer: bool, nullable: bool) -> bool:
     if v is None: return nullable
     t = type(v)
     if is_number:
-        if t is float: return v - v == 0 and (not integer or (v.is_integer() and -MAX_INT <= v <= MAX_INT))
+        if t is float: return v - v == 0 and -MAX_INT <= v <= MAX_INT and (not integer or v.is_integer())
         return t is int and -MAX_INT <= v <= MAX_INT
-    return t is str and _storable(v)
+    return t is str and storable(v)
 
 def _all_ok(col: list, is_number: bool, integer: bool, nullable: bool) -> bool:
     "True only if every value of a long column passes `_value_ok`, decided with vectorised checks (False: look row by row)."
     kinds = set(map(type, col))
     if _NONE in kinds and not nullable: return False
-    if not is_number: return kinds <= {str, _NONE} and _storable(''.join(v for v in col if v is not None))
+    if not is_number: return kinds <= {str, _NONE} and storable(''.join(v for v in col if v is not None))
     if not kinds <= {int, float, _NONE}: return False
     try: a = np.array(col, dtype=float)  # None becomes NaN
     except OverflowError: return False
     finite = np.isfinite(a)
     if not finite.all() and not all(v is None for v, f in zip(col, finite) if not f): return False
     a = a[finite]
-    if not (np.abs(a) < MAX_INT).all(): return False  # the edge itself is left to the exact rule
+    if not (np.abs(a) < MAX_INT).all(): return False  # the edge itself is left to the exact rule (for integers and floats alike)
     return not integer or bool((a == np.floor(a)).all())
 
 def columns(self: InputSchema, records, max_rows: int = 10_000, extra: str = 'forbid', where: str = 'records') -> dict[str, list]:

@@ -262,7 +262,12 @@ PredictionLog._write, PredictionLog._reject, PredictionLog._run = _write, _rejec
 # %% ../nbs/12_predlog.ipynb #d6d26725
 def add_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
     "Store actual outcomes {request_id, actual | actual_label}; return the request ids that were never served (nothing is stored then)."
-    self.flush()
+    if not self.flush(): raise LogError(f'the prediction log is {self.pending} rows behind ({self.failing or "writing"}): feedback cannot be checked against them yet; retry later')
+    try: return _store_feedback(self, items)
+    except sa.exc.SQLAlchemyError as e: raise LogError(f'the prediction log cannot store feedback: {type(e).__name__}: {str(e).splitlines()[0][:300]}') from None
+
+def _store_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
+    items = list({it['request_id']: it for it in items}.values())  # an id sent twice: the last outcome (PostgreSQL refuses one upsert touching a row twice)
     ids = [it['request_id'] for it in items]
     with self.engine.begin() as conn:
         known = set()
