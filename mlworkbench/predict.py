@@ -194,7 +194,7 @@ EVENT_TIME_PATTERN = (f'^(?:{_YEAR}-{_DAY}|{_LEAP}-02-29)[T ](?:[01][0-9]|2[0-3]
 _EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
 
 def event_times(body: dict, n: int) -> list | None:
-    "The optional `event_times` of a /predict body: one ISO 8601 time per record (when the predicted event happens; no zone means UTC)."
+    "The optional `event_times` of a /predict body: one ISO 8601 time per record (when the predicted event happens; no zone means UTC); null is none."
     times = body.get('event_times')
     if times is None: return None
     if not isinstance(times, list) or len(times) != n:
@@ -214,6 +214,9 @@ def mlflow_records(body) -> tuple[list, str]:
     "(records, where they are in the body) from an MLflow scoring-server JSON body."
     if not isinstance(body, dict): raise InputError('body', f'expected an object with one of {list(MLFLOW_KEYS)}, got {_kind_of(body)}')
     keys = [k for k in MLFLOW_KEYS if k in body]
+    unknown = [k for k in body if k not in MLFLOW_KEYS and k != 'params']
+    if unknown: raise InputError(unknown[0], f'unknown field; the body holds one of {list(MLFLOW_KEYS)} and, optionally, "params"')
+    if not isinstance(body.get('params', {}), dict): raise InputError('params', f'expected an object, got {_kind_of(body["params"])}')
     if len(keys) != 1: raise InputError('body', f'expected exactly one of {list(MLFLOW_KEYS)}, got {sorted(k for k in body if k != "params") or "none"}')
     key, value = keys[0], body[keys[0]]
     if key == 'dataframe_split':

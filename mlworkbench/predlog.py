@@ -52,7 +52,7 @@ class LogError(RuntimeError):
 
 def sqlite_path(url: str, root: str | Path = '.') -> str:
     "`url` with a relative SQLite path made absolute below `root` (other URLs unchanged)."
-    u = sa.engine.make_url(url)
+    u = _url(url)
     if u.get_backend_name() != 'sqlite' or not u.database or u.database == ':memory:' or Path(u.database).is_absolute(): return url
     return u.set(database=str((Path(root) / u.database).resolve())).render_as_string(hide_password=False)
 
@@ -60,13 +60,17 @@ def json_text(o) -> str:
     "JSON text of `o` (orjson: fast, and refuses NaN rather than writing invalid JSON)."
     return orjson.dumps(o).decode()
 
+def _url(url: str) -> sa.engine.URL:
+    try: return sa.engine.make_url(url)
+    except sa.exc.ArgumentError as e: raise LogError(f"database_url {url!r} is not a SQLAlchemy URL ({e}): e.g. 'sqlite:///logs/predictions.db' or 'postgresql+psycopg://user@host/db'") from None
+
 def make_engine(url: str) -> sa.Engine:
     "A SQLAlchemy engine for the log: SQLite in WAL mode with a busy timeout, or any server URL."
-    try: u = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as e: raise LogError(f'database_url {url!r} is not a SQLAlchemy URL: {e}') from None
-    ser = json_text
+    u, ser = _url(url), json_text
     if u.get_backend_name() == 'sqlite':
-        if u.database and u.database != ':memory:': Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        if u.database and u.database != ':memory:':
+            try: Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e: raise LogError(f'database_url {url}: cannot create the folder {Path(u.database).parent}: {e.strerror}') from None
         engine = sa.create_engine(u, json_serializer=ser, connect_args={'timeout': 30, 'check_same_thread': False})
         @sa.event.listens_for(engine, 'connect')
         def _pragmas(conn, _):

@@ -513,14 +513,15 @@ def openapi_schema(app: FastAPI, service: Service) -> dict:
     rec = p.schema.json_schema()
     records = {'type': 'array', 'minItems': 1, 'maxItems': max_rows, 'items': rec}
     spec['components'] = {'schemas': {'Record': rec, 'Error': ERROR_SCHEMA}}
-    times = {'type': 'array', 'maxItems': max_rows, 'x-length-of': 'records', 'items': {'type': 'string', 'pattern': EVENT_TIME_PATTERN},
+    times = {'type': ['array', 'null'], 'minItems': 1, 'maxItems': max_rows, 'x-length-of': 'records', 'items': {'type': 'string', 'pattern': EVENT_TIME_PATTERN},
              'description': 'optional: when each predicted event happens, exactly one per record (ISO 8601 from the years 1900 to 2261; no zone means UTC; default: now)'}
     item = {'type': 'object', 'required': ['request_id', 'actual'], 'additionalProperties': False, 'properties': {
         'request_id': TEXT | {'minLength': 1, 'maxLength': 64, 'description': 'a request id /predict answered'}, 'actual': _actual_schema(p)}}
     bodies = {'/predict': ({'type': 'object', 'required': ['records'], 'additionalProperties': False, 'properties': {'records': records, 'event_times': times}},
                            {'records': [p.schema.example()]}),
               '/invocations': ({'type': 'object', 'required': ['dataframe_records'], 'additionalProperties': False,
-                                'properties': {'dataframe_records': records, 'params': {'type': 'object'}}}, {'dataframe_records': [p.schema.example()]}),
+                                'properties': {'dataframe_records': records | {'items': rec | {'additionalProperties': True}},  # as MLflow: extra columns ignored
+                                               'params': {'type': 'object'}}}, {'dataframe_records': [p.schema.example()]}),
               '/feedback': ({'type': 'object', 'required': ['feedback'], 'additionalProperties': False,
                              'properties': {'feedback': {'type': 'array', 'minItems': 1, 'maxItems': max_rows, 'items': item}}}, None)}
     for path, (schema, example) in bodies.items(): spec['paths'][path]['post']['requestBody'] = _body(schema, example)['requestBody']
