@@ -114,28 +114,37 @@ class Batcher:
         return jobs
 
     async def _run(self):
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self.queue:
                 self.busy = True
                 jobs = self._next()
-                p = jobs[0].predictor
-                cols = jobs[0].cols if len(jobs) == 1 else {k: [v for j in jobs for v in j.cols[k]] for k in p.schema.names}
-                rows = sum(j.n for j in jobs)
-                try:  # a small batch on the fast path takes well under a millisecond: handing it to a thread would cost more
-                    out = p.predict(cols) if p.fast is not None and rows <= self.inline_rows else await loop.run_in_executor(self.pool, p.predict, cols)
-                except Exception as e:  # a bug, not the user's input: each request of the batch gets a 500
+                try: await self._predict(jobs)
+                except Exception as e:  # a bug, not the user's input: these requests get a 500, the batcher goes on
                     for j in jobs:
                         if not j.future.done(): j.future.set_exception(e)
-                    continue
-                if self.metrics: self.metrics.batch_rows.observe(rows)
-                start = 0
-                for j in jobs:
-                    if not j.future.done(): j.future.set_result({k: v[start:start + j.n] for k, v in out.items()})
-                    start += j.n
             self.busy = False
+
+    async def _predict(self, jobs: list[_Job]):
+        "Predict `jobs` in one model call; if it fails, each job alone, so that one request's failure is not its neighbours'."
+        p, loop = jobs[0].predictor, asyncio.get_running_loop()
+        cols = jobs[0].cols if len(jobs) == 1 else {k: [v for j in jobs for v in j.cols[k]] for k in p.schema.names}
+        rows = sum(j.n for j in jobs)
+        try:  # a small batch on the fast path takes well under a millisecond: handing it to a thread would cost more
+            out = p.predict(cols) if p.fast is not None and rows <= self.inline_rows else await loop.run_in_executor(self.pool, p.predict, cols)
+        except Exception:
+            if len(jobs) == 1: raise
+            for j in jobs:
+                try: await self._predict([j])
+                except Exception as e:
+                    if not j.future.done(): j.future.set_exception(e)
+            return
+        if self.metrics: self.metrics.batch_rows.observe(rows)
+        start = 0
+        for j in jobs:
+            if not j.future.done(): j.future.set_result({k: v[start:start + j.n] for k, v in out.items()})
+            start += j.n
 
     async def stop(self):
         "Finish the queued jobs, then stop."
@@ -192,6 +201,7 @@ class Service:
     def log_failing(self) -> str | None:
         "Why served rows cannot be logged right now (readiness fails), or None."
         if self.log is None or self.batcher is None: return 'starting'
+        if self.batcher._task is None or self.batcher._task.done(): return 'the batcher has stopped: predictions cannot be answered'
         if not self.log._thread.is_alive(): return 'the prediction log writer has stopped'
         if self.log.failing: return f'the prediction log cannot be written: {self.log.failing}'
         if self.log.pending >= 100 * self.serve.log_batch_rows: return f'the prediction log is {self.log.pending} rows behind'
@@ -242,10 +252,10 @@ class Service:
             except FileNotFoundError: continue
             if stamp == seen: continue
             seen = stamp
-            target = orjson.loads(f.read_bytes())
-            if target['ref'] != self.predictor.version:
-                try: await self.reload(str(target['version']))
-                except Exception as e: log.error('could not follow the reload to %s: %s', target['ref'], e)
+            try:  # whatever fails, the follower goes on: a worker that stopped following would serve an old version for good
+                target = orjson.loads(f.read_bytes())
+                if target['ref'] != self.predictor.version: await self.reload(str(target['version']))
+            except Exception as e: log.error('could not follow the reload in %s: %s: %s', f, type(e).__name__, e)
 
 # %% ../nbs/13_service.ipynb #a4e8ef97
 async def _read_limited(chunks, declared, limit: int, timeout: float | None = None) -> bytes:
@@ -470,7 +480,7 @@ def create_app(service: Service) -> ServiceApp:
         "Load and verify the registry's current version, then swap it in; a version that fails is refused (409) and the old one keeps serving."
         if (denied := _admin(service, request)) is not None: return denied
         try: old, new = await service.reload()
-        except (ModelFileError, RegistryError, OSError, ValueError) as e:
+        except Exception as e:  # whatever is wrong with the new version (unreadable record, missing key, bad file), the old one keeps serving
             return _json({'detail': f'refused {service.serve.model}: {e}', 'serving': service.predictor.version}, 409)
         return _json({'previous': old.version, 'serving': new.version, 'fast_path': new.fast is not None})
 
