@@ -267,7 +267,8 @@ PredictionLog._write, PredictionLog._reject, PredictionLog._run = _write, _rejec
 # %% ../nbs/12_predlog.ipynb #d6d26725
 def add_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
     "Store actual outcomes {request_id, actual | actual_label}; return the request ids that were never served (nothing is stored then)."
-    if not self.flush(): raise LogError(f'the prediction log is {self.pending} rows behind ({self.failing or "writing"}): feedback cannot be checked against them yet; retry later')
+    if not self.flush(timeout=1 if self.failing else 30):  # a failing database: answer now, not after 30 s
+        raise LogError(f'the prediction log is {self.pending} rows behind ({self.failing or "writing"}): feedback cannot be checked against them yet; retry later')
     try: return _store_feedback(self, items)
     except sa.exc.SQLAlchemyError as e: raise LogError(f'the prediction log cannot store feedback: {type(e).__name__}: {str(e).splitlines()[0][:300]}') from None
 

@@ -288,6 +288,9 @@ def test_health_and_readiness_fail_while_the_log_cannot_be_written(served):
         assert ready.status_code == 503 and 'no such table' in ready.json()['reason'], ready.text
         assert health.status_code == 503 and health.json()['status'] == 'failing'
         assert 'mlwb_predlog_write_errors_total 0.0' not in c.get('/metrics').text
+        rid = svc.log._queue[0]['request_id']
+        fb = c.post('/feedback', json={'feedback': [{'request_id': rid, 'actual': 1.0}]})  # was: a 30 s wait, then 404 'never served'
+        assert fb.status_code == 503 and 'rows behind' in fb.json()['detail'], fb.text
         with svc.log.engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE moved RENAME TO mlwb_predictions')
         assert svc.log.flush() and c.get('/v2/health/ready').status_code == 200
     assert len(read_log(sqlite_path('sqlite:///logs/predictions.db', served.root))) == 1
