@@ -33,12 +33,12 @@ def live(tmp_path_factory):
 
 
 def test_schemathesis_all_checks_find_nothing(live):
-    "Every check (no 5xx, answers as documented, valid bodies accepted, invalid ones refused), bounded by examples and time."
+    "Every check (no 5xx, answers as documented, valid bodies accepted, invalid ones refused); bounded by examples (--max-time would repeat fuzzing until it is spent) and a timeout."
     project, server = live
     env = {**os.environ, 'PYTHONPATH': str(HERE), 'SCHEMATHESIS_HOOKS': 'schemathesis_hooks'}
     from conftest import ADMIN_TOKEN
     r = subprocess.run([str(BIN / 'schemathesis'), '--config-file', str(HERE / 'schemathesis.toml'), 'run', f'{server.url}/openapi.json',
-                        '--checks', 'all', '--max-examples', '60', '--seed', '11', '--workers', '1', '--max-time', '300',
+                        '--checks', 'all', '--max-examples', '120', '--seed', '11', '--workers', '1',
                         '-H', f'Authorization: Bearer {ADMIN_TOKEN}'], capture_output=True, text=True, cwd=project.root, env=env, timeout=600)
     assert r.returncode == 0 and 'Failures:' not in r.stdout, r.stdout[-8000:] + r.stderr[-2000:]
     generated = int(re.search(r'(\d+) generated', r.stdout).group(1))
@@ -48,7 +48,7 @@ def test_schemathesis_all_checks_find_nothing(live):
     assert 'mlwb_predlog_write_errors_total 0.0' in text and 'mlwb_predlog_rejected_rows_total 0.0' in text
 
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 
