@@ -302,6 +302,7 @@ class ServeParams(Section):
     threads: int = Field(1, ge=1)  # BLAS/OpenMP threads per worker (the service is concurrent already)
     log_batch_rows: int = Field(1000, gt=0)  # prediction-log rows written per database transaction
     log_flush_seconds: float = Field(0.2, gt=0)  # longest a logged row waits before it is written
+    body_timeout_seconds: float = Field(30.0, gt=0)  # a request body not received in full by then is answered 408
 
 # %% ../nbs/00_config.ipynb #ad2e9a3d
 CORRECTIONS = ('holm', 'bonferroni', 'sidak', 'holm-sidak', 'simes-hochberg', 'hommel', 'fdr_bh', 'fdr_by')

@@ -10,22 +10,28 @@ import datetime as dt
 import difflib
 import io
 import math
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['MAX_INT', 'MLFLOW_KEYS', 'InputError', 'InputSchema', 'columns', 'frame', 'predict_body', 'event_times',
-           'mlflow_records', 'csv_records', 'FastFeatures', 'FastHGB', 'probe_columns', 'Predictor', 'predict',
-           'predict_records', 'load_predictor']
+__all__ = ['MAX_INT', 'EVENT_TIME_PATTERN', 'MLFLOW_KEYS', 'InputError', 'InputSchema', 'storable', 'columns', 'frame',
+           'predict_body', 'event_times', 'mlflow_records', 'csv_records', 'FastFeatures', 'FastHGB', 'probe_columns',
+           'Predictor', 'predict', 'predict_records', 'load_predictor']
 
 # %% ../nbs/11_predict.ipynb #f806d3e2
 class InputError(ValueError):
     "A request the model cannot take: `field` says where, `reason` says what is wrong; `status` is the HTTP answer."
     def __init__(self, field: str, reason: str, status: int = 422):
+        field, reason = _printable(field), _printable(reason)  # a field named by the client may hold what JSON cannot
         self.field, self.reason, self.status = field, reason, status
         super().__init__(f'{field}: {reason}' if field else reason)
+
+def _printable(s: str) -> str:
+    "`s` with what UTF-8 cannot encode (lone surrogates) written as escapes, so an error can always be answered."
+    return s if s.isascii() else s.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 def _kind_of(v) -> str:
     "What a JSON value is, in words."
@@ -58,6 +64,8 @@ class InputSchema:
         for f in self.features:
             t = ('integer' if f.get('integer') else 'number') if f['kind'] == 'number' else 'string'
             p = {'type': [t, 'null'] if f.get('nullable') else t}
+            if f['kind'] == 'string': p['pattern'] = '^[^\\u0000]*$'  # see `storable`
+            else: p['minimum'], p['maximum'] = -MAX_INT, MAX_INT
             if f['kind'] == 'string' and f.get('categories'): p['examples'] = f['categories'][:10]
             if f['kind'] == 'number' and f.get('min') is not None: p['examples'] = [f['min'], f['max']]
             if f.get('role'): p['description'] = f"{f['role']} feature" + ('' if f.get('nullable') else ', required')
@@ -77,7 +85,7 @@ class InputSchema:
         return out
 
 # %% ../nbs/11_predict.ipynb #a0e53549
-MAX_INT = 2**53  # integers beyond this lose precision as floats: refused rather than silently rounded
+MAX_INT = 2**53  # numbers beyond this lose integer precision as floats (and a JSON Schema cannot tell 1e300 from an integer): refused
 
 def _bad_value(field: str, v, is_number: bool, integer: bool, nullable: bool) -> InputError:
     "The error for a value that failed the fast checks."
@@ -87,31 +95,45 @@ def _bad_value(field: str, v, is_number: bool, integer: bool, nullable: bool) ->
         if isinstance(v, float) and not math.isfinite(v): return InputError(field, f'expected a finite number, got {v}')
         if abs(v) > MAX_INT: return InputError(field, f'expected a number between -2**53 and 2**53, got {_show(v)}')
         return InputError(field, f'expected an integer, got {v}')
+    if type(v) is str and not is_number: return InputError(field, f'{_unstorable(v)}, got {_show(v)}')
     return InputError(field, f'expected {want}, got {_kind_of(v)} ({_show(v)})')
 
 _NONE = type(None)
+
+def storable(s: str) -> bool:
+    "True if the log can keep `s`: valid Unicode (no lone surrogate, which UTF-8 cannot encode) without U+0000 (PostgreSQL's text cannot hold it)."
+    if '\x00' in s: return False
+    if s.isascii(): return True
+    try: s.encode('utf-8')
+    except UnicodeEncodeError: return False
+    return True
+
+def _unstorable(s: str) -> str:
+    "Why `storable(s)` is False, in words."
+    if '\x00' in s: return 'expected text without the NUL character (U+0000), which the prediction log cannot store'
+    return 'expected valid Unicode text: a lone surrogate (\\ud800-\\udfff without its pair) cannot be encoded as UTF-8 or stored'
 
 def _value_ok(v, is_number: bool, integer: bool, nullable: bool) -> bool:
     "The rule for one value: the only definition of what a feature accepts."
     if v is None: return nullable
     t = type(v)
     if is_number:
-        if t is float: return v - v == 0 and (not integer or (v.is_integer() and -MAX_INT <= v <= MAX_INT))
+        if t is float: return v - v == 0 and -MAX_INT <= v <= MAX_INT and (not integer or v.is_integer())
         return t is int and -MAX_INT <= v <= MAX_INT
-    return t is str
+    return t is str and storable(v)
 
 def _all_ok(col: list, is_number: bool, integer: bool, nullable: bool) -> bool:
     "True only if every value of a long column passes `_value_ok`, decided with vectorised checks (False: look row by row)."
     kinds = set(map(type, col))
     if _NONE in kinds and not nullable: return False
-    if not is_number: return kinds <= {str, _NONE}
+    if not is_number: return kinds <= {str, _NONE} and storable(''.join(v for v in col if v is not None))
     if not kinds <= {int, float, _NONE}: return False
     try: a = np.array(col, dtype=float)  # None becomes NaN
     except OverflowError: return False
     finite = np.isfinite(a)
     if not finite.all() and not all(v is None for v, f in zip(col, finite) if not f): return False
     a = a[finite]
-    if not (np.abs(a) < MAX_INT).all(): return False  # the edge itself is left to the exact rule
+    if not (np.abs(a) < MAX_INT).all(): return False  # the edge itself is left to the exact rule (for integers and floats alike)
     return not integer or bool((a == np.floor(a)).all())
 
 def columns(self: InputSchema, records, max_rows: int = 10_000, extra: str = 'forbid', where: str = 'records') -> dict[str, list]:
@@ -164,17 +186,25 @@ def predict_body(body) -> list:
     if extra: raise InputError(extra[0], 'unknown field; the body holds "records" and, optionally, "event_times"')
     return body['records']
 
+_YEAR = '(?:19[0-9]{2}|2[01][0-9]{2}|22[0-5][0-9]|226[01])'  # 1900 to 2261: every time pandas can hold (to 2262-04-11) at any offset
+_LEAP = '(?:(?:19|21)(?:0[48]|[2468][048]|[13579][26])|20(?:[02468][048]|[13579][26])|22(?:0[48]|[24][048]|[135][26]|60))'
+_DAY = '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))'
+EVENT_TIME_PATTERN = (f'^(?:{_YEAR}-{_DAY}|{_LEAP}-02-29)[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{{1,9}})?)?'
+                      '(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$')  # the whole rule: the OpenAPI document publishes it as is
+_EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
+
 def event_times(body: dict, n: int) -> list | None:
-    "The optional `event_times` of a /predict body: one ISO 8601 time per record (when the predicted event happens; no zone means UTC)."
+    "The optional `event_times` of a /predict body: one ISO 8601 time per record (when the predicted event happens; no zone means UTC); null is none."
     times = body.get('event_times')
     if times is None: return None
     if not isinstance(times, list) or len(times) != n:
         raise InputError('event_times', f'expected an array of {n} ISO 8601 times, one per record, got {_kind_of(times)}' + (f' of {len(times)}' if isinstance(times, list) else ''))
     out = []
     for i, t in enumerate(times):
-        try: d = dt.datetime.fromisoformat(t) if isinstance(t, str) else None
-        except ValueError: d = None
-        if d is None: raise InputError(f'event_times[{i}]', f"expected an ISO 8601 time such as '2013-10-01T14:00:00+00:00', got {_show(t)}")
+        if not (isinstance(t, str) and _EVENT_TIME.fullmatch(t)):
+            raise InputError(f'event_times[{i}]', "expected an ISO 8601 time from the years 1900 to 2261 such as '2013-10-01T14:00:00+00:00' "
+                             f'(seconds, fraction and zone optional; no zone means UTC), got {_show(t)}')
+        d = dt.datetime.fromisoformat(t)
         out.append(d.replace(tzinfo=dt.timezone.utc) if d.tzinfo is None else d.astimezone(dt.timezone.utc))
     return out
 
@@ -184,6 +214,9 @@ def mlflow_records(body) -> tuple[list, str]:
     "(records, where they are in the body) from an MLflow scoring-server JSON body."
     if not isinstance(body, dict): raise InputError('body', f'expected an object with one of {list(MLFLOW_KEYS)}, got {_kind_of(body)}')
     keys = [k for k in MLFLOW_KEYS if k in body]
+    unknown = [k for k in body if k not in MLFLOW_KEYS and k != 'params']
+    if unknown: raise InputError(unknown[0], f'unknown field; the body holds one of {list(MLFLOW_KEYS)} and, optionally, "params"')
+    if not isinstance(body.get('params', {}), dict): raise InputError('params', f'expected an object, got {_kind_of(body["params"])}')
     if len(keys) != 1: raise InputError('body', f'expected exactly one of {list(MLFLOW_KEYS)}, got {sorted(k for k in body if k != "params") or "none"}')
     key, value = keys[0], body[keys[0]]
     if key == 'dataframe_split':
@@ -205,7 +238,10 @@ def mlflow_records(body) -> tuple[list, str]:
 
 def csv_records(text: str, schema: InputSchema) -> list:
     "Records from CSV with a header row (csv_rows[0] is the first row after it); values typed by the schema, empty cells missing."
-    rows = list(csv.reader(io.StringIO(text)))
+    reader, rows = csv.reader(io.StringIO(text)), []
+    try: rows.extend(reader)
+    except csv.Error as e:  # e.g. a cell longer than the csv module's limit of 131,072 characters
+        raise InputError('body' if not rows else f'csv_rows[{len(rows) - 1}]', f'not valid CSV (line {reader.line_num}): {e}') from None
     if not rows: raise InputError('body', 'empty CSV: expected a header row and at least one row')
     header, out = rows[0], []
     kinds = {f['name']: f['kind'] for f in schema.features}

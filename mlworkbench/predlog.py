@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import warnings
 from collections import deque
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class LogError(RuntimeError):
 
 def sqlite_path(url: str, root: str | Path = '.') -> str:
     "`url` with a relative SQLite path made absolute below `root` (other URLs unchanged)."
-    u = sa.engine.make_url(url)
+    u = _url(url)
     if u.get_backend_name() != 'sqlite' or not u.database or u.database == ':memory:' or Path(u.database).is_absolute(): return url
     return u.set(database=str((Path(root) / u.database).resolve())).render_as_string(hide_password=False)
 
@@ -60,13 +61,17 @@ def json_text(o) -> str:
     "JSON text of `o` (orjson: fast, and refuses NaN rather than writing invalid JSON)."
     return orjson.dumps(o).decode()
 
+def _url(url: str) -> sa.engine.URL:
+    try: return sa.engine.make_url(url)
+    except sa.exc.ArgumentError as e: raise LogError(f"database_url {url!r} is not a SQLAlchemy URL ({e}): e.g. 'sqlite:///logs/predictions.db' or 'postgresql+psycopg://user@host/db'") from None
+
 def make_engine(url: str) -> sa.Engine:
     "A SQLAlchemy engine for the log: SQLite in WAL mode with a busy timeout, or any server URL."
-    try: u = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as e: raise LogError(f'database_url {url!r} is not a SQLAlchemy URL: {e}') from None
-    ser = json_text
+    u, ser = _url(url), json_text
     if u.get_backend_name() == 'sqlite':
-        if u.database and u.database != ':memory:': Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        if u.database and u.database != ':memory:':
+            try: Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e: raise LogError(f'database_url {url}: cannot create the folder {Path(u.database).parent}: {e.strerror}') from None
         engine = sa.create_engine(u, json_serializer=ser, connect_args={'timeout': 30, 'check_same_thread': False})
         @sa.event.listens_for(engine, 'connect')
         def _pragmas(conn, _):
@@ -109,13 +114,14 @@ def utcnow() -> dt.datetime: return dt.datetime.now(dt.timezone.utc)
 class PredictionLog:
     "Queue served rows and write them in batches from a background thread; join feedback by request id."
     def __init__(self, url: str, batch_rows: int = 1000, flush_seconds: float = 0.2,  # url: SQLAlchemy URL
-                 on_write=None):  # called with (rows written, failed?) after each attempt, e.g. to count them
+                 on_write=None):  # called with (rows written, failed?, rows rejected) after each attempt, e.g. to count them
         self.url, self.batch_rows, self.flush_seconds, self.on_write = url, batch_rows, flush_seconds, on_write
         self.engine = make_engine(url)
         migrate(self.engine)
         self._queue: deque = deque()
         self._cond = threading.Condition()
-        self.added = self.written = self.errors = 0
+        self.added = self.written = self.rejected = self.errors = 0
+        self.failing: str | None = None  # why the last write failed, until one succeeds
         self._closing = self._urgent = False
         self._thread = threading.Thread(target=self._run, name='predlog-writer', daemon=True)
         self._thread.start()
@@ -123,7 +129,12 @@ class PredictionLog:
     def __repr__(self): return f"PredictionLog('{self.engine.url.render_as_string()}', pending={self.pending})"
 
     @property
-    def pending(self) -> int: return self.added - self.written
+    def pending(self) -> int: return self.added - self.written - self.rejected
+
+    @property
+    def healthy(self) -> bool:
+        "The writer is running and its last write succeeded."
+        return self._thread.is_alive() and self.failing is None
 
     def add(self, rows: list[dict]):
         "Queue rows (dicts with the columns of `predictions`) for writing; never blocks on the database."
@@ -147,48 +158,11 @@ class PredictionLog:
             if n == len(self._queue): self._urgent = False
             return [self._queue.popleft() for _ in range(n)]
 
-    def _insert(self, conn, batch: list):
-        "One multi-row insert. SQLite gets its rows as plain tuples (a third of SQLAlchemy's per-row cost), stored as SQLAlchemy stores them."
-        if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None} | r for r in batch])
-        cols = [c.name for c in predictions.columns]
-        sql = f"INSERT INTO {predictions.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        stamp = lambda t: t.astimezone(dt.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')  # SQLAlchemy's SQLite DATETIME text
-        conn.exec_driver_sql(sql, [(r['request_id'], stamp(r['created_at']), r.get('event_time') and stamp(r['event_time']), r['model_version'],
-                                    r['route'], json_text(r['features']), r['prediction'], r['label']) for r in batch])
-
-    def _write(self, batch: list) -> bool:
-        "Insert `batch` in one transaction; on failure put it back and report False."
-        try:
-            with self.engine.begin() as conn: self._insert(conn, batch)
-        except sa.exc.SQLAlchemyError as e:
-            self.errors += 1
-            if self.on_write: self.on_write(0, True)
-            log.warning('prediction log: writing %d rows failed (%s); will retry', len(batch), str(e).splitlines()[0])
-            with self._cond: self._queue.extendleft(reversed(batch))
-            return False
-        if self.on_write: self.on_write(len(batch), False)
-        with self._cond:
-            self.written += len(batch)
-            self._cond.notify_all()
-        return True
-
-    def _run(self):
-        backoff = 0.1
-        while True:
-            batch = self._take()
-            if not batch:
-                if self._closing: return
-                continue
-            if self._write(batch): backoff = 0.1
-            else:
-                if self._closing and backoff > 5: return  # give up only at shutdown, after retrying for a while
-                time.sleep(backoff); backoff = min(backoff * 2, 10)
-
     def flush(self, timeout: float = 30.0) -> bool:
-        "Wait until every row added so far is written; False if `timeout` passed first."
+        "Wait until every row added so far is written (or refused as unstorable); False if `timeout` passed first."
         target, end = self.added, time.monotonic() + timeout
         with self._cond:
-            while self.written < target:
+            while self.written + self.rejected < target:
                 self._urgent = True
                 self._cond.notify_all()
                 left = end - time.monotonic()
@@ -206,10 +180,100 @@ class PredictionLog:
         if self.pending: log.error('prediction log: %d rows could not be written before shutdown', self.pending)
         self.engine.dispose()
 
+# %% ../nbs/12_predlog.ipynb #c7a1e0f3
+def _transient(e: BaseException) -> bool:
+    "True for a failure of the database rather than of the rows (connection lost, locked, full, a table missing): retry later."
+    if isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated: return True
+    return isinstance(e, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError, OSError))
+
+def _stamp(t: dt.datetime) -> str:
+    "A time as SQLAlchemy's SQLite DATETIME text, always 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (strftime('%Y') drops zeros: year 5 is '5')."
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(' ', 'microseconds')
+
+def _insert(self: PredictionLog, conn, batch: list):
+    "One multi-row insert. SQLite gets its rows as plain tuples (a third of SQLAlchemy's per-row cost), stored as SQLAlchemy stores them."
+    if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None} | r for r in batch])
+    cols = [c.name for c in predictions.columns]
+    sql = f"INSERT INTO {predictions.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(sql, [(r['request_id'], _stamp(r['created_at']), r.get('event_time') and _stamp(r['event_time']), r['model_version'],
+                                r['route'], json_text(r['features']), r['prediction'], r['label']) for r in batch])
+
+def _commit(self: PredictionLog, batch: list):
+    "Insert `batch` in one transaction and count it (raises whatever the encoder or the database raised)."
+    with self.engine.begin() as conn: self._insert(conn, batch)
+    with self._cond:
+        self.written += len(batch)
+        self.failing = None
+        self._cond.notify_all()
+    self._report(len(batch), False, 0)
+
+def _report(self: PredictionLog, written: int, failed: bool, rejected: int):
+    "Tell `on_write`; a failing callback is logged, never allowed to stop the writer."
+    if not self.on_write: return
+    try: self.on_write(written, failed, rejected)
+    except Exception: log.exception('prediction log: the on_write callback failed')
+
+PredictionLog._insert, PredictionLog._commit, PredictionLog._report = _insert, _commit, _report
+
+# %% ../nbs/12_predlog.ipynb #c7a1e0f4
+def _write(self: PredictionLog, batch: list) -> bool:
+    "Write `batch`, in halves down to single rows when it fails, leaving out only the rows that cannot be stored; False if the database failed (what is left is queued again)."
+    parts = [batch]
+    while parts:
+        part = parts.pop()
+        try: self._commit(part); continue
+        except Exception as e: error = e
+        self.errors += 1
+        self._report(0, True, 0)
+        reason = f'{type(error).__name__}: {(str(error).splitlines() or [""])[0][:300]}'
+        if _transient(error):  # the database, not the rows: all of them wait
+            self.failing = reason
+            left = [r for p in [part, *reversed(parts)] for r in p]
+            log.warning('prediction log: writing failed (%s); %d rows will be retried', reason, len(left))
+            with self._cond: self._queue.extendleft(reversed(left))
+            return False
+        if len(part) > 1:
+            mid = len(part) // 2
+            parts += [part[mid:], part[:mid]]  # the first half is written first: rows keep their order
+        else: self._reject(part[0], reason)
+    return True
+
+def _reject(self: PredictionLog, row: dict, reason: str):
+    "Leave out a row that cannot be stored: counted and logged by its request id."
+    log.error('prediction log: row %s cannot be stored and is left out (%s)', str(row.get('request_id'))[:64], reason)
+    with self._cond:
+        self.rejected += 1
+        self._cond.notify_all()
+    self._report(0, False, 1)
+
+def _run(self: PredictionLog):
+    "The writer thread: batches until closed; backs off while the database fails; survives any exception."
+    backoff = 0.1
+    while True:
+        try:
+            batch = self._take()
+            if not batch:
+                if self._closing: return
+                continue
+            if self._write(batch): backoff = 0.1; continue
+        except Exception as e:  # a bug: logged, and the writer goes on
+            self.failing = f'{type(e).__name__}: {e}'
+            log.exception('prediction log: the writer failed')
+        if self._closing and backoff > 5: return  # give up only at shutdown, after retrying for a while
+        time.sleep(backoff); backoff = min(backoff * 2, 10)
+
+PredictionLog._write, PredictionLog._reject, PredictionLog._run = _write, _reject, _run
+
 # %% ../nbs/12_predlog.ipynb #d6d26725
 def add_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
     "Store actual outcomes {request_id, actual | actual_label}; return the request ids that were never served (nothing is stored then)."
-    self.flush()
+    if not self.flush(timeout=1 if self.failing else 30):  # a failing database: answer now, not after 30 s
+        raise LogError(f'the prediction log is {self.pending} rows behind ({self.failing or "writing"}): feedback cannot be checked against them yet; retry later')
+    try: return _store_feedback(self, items)
+    except sa.exc.SQLAlchemyError as e: raise LogError(f'the prediction log cannot store feedback: {type(e).__name__}: {str(e).splitlines()[0][:300]}') from None
+
+def _store_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
+    items = list({it['request_id']: it for it in items}.values())  # an id sent twice: the last outcome (PostgreSQL refuses one upsert touching a row twice)
     ids = [it['request_id'] for it in items]
     with self.engine.begin() as conn:
         known = set()
@@ -233,14 +297,20 @@ def read_log(url_or_engine, model_version: str | None = None):
     "The log as a DataFrame: one row per prediction, its features as columns, the feedback joined; `event_time` is `created_at` where the client sent none."
     import pandas as pd
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    q = (sa.select(predictions, feedback.c.actual, feedback.c.actual_label, feedback.c.received_at)
+    raw = lambda c: sa.type_coerce(c, sa.String).label(c.name)  # times as stored: one unreadable time must not stop reading every row
+    cols = [raw(c) if c.name in ('created_at', 'event_time') else c for c in predictions.c]
+    q = (sa.select(*cols, feedback.c.actual, feedback.c.actual_label, raw(feedback.c.received_at))
          .select_from(predictions.outerjoin(feedback, predictions.c.request_id == feedback.c.request_id))
          .order_by(predictions.c.created_at, predictions.c.request_id))
     if model_version: q = q.where(predictions.c.model_version == model_version)
     with engine.connect() as conn: df = pd.DataFrame(conn.execute(q).mappings().all())
     if df.empty: return df
     for c in ('created_at', 'event_time', 'received_at'):  # SQLite keeps no zone: the log is in UTC
-        df[c] = pd.to_datetime(df[c], utc=True).astype('datetime64[us, UTC]')
+        parsed = pd.to_datetime(df[c], utc=True, format='ISO8601', errors='coerce').astype('datetime64[us, UTC]')
+        if (bad := parsed.isna() & df[c].notna()).any():  # e.g. '5-01-01 …', which versions before 11 stored for a year 5
+            warnings.warn(f'prediction log: {bad.sum()} {c} value(s) cannot be read as times (e.g. {df.loc[bad, c].iloc[0]!r})'
+                          + ('; those rows are placed at the time they were served' if c == 'event_time' else ''))
+        df[c] = parsed
     df['event_time'] = df['event_time'].fillna(df['created_at'])
     feats = pd.DataFrame(df.pop('features').tolist(), index=df.index)
     return pd.concat([df, feats.add_prefix('feature.')], axis=1)

@@ -26,14 +26,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from .config import RegistryParams, ServeParams
 from .modelfile import ModelFileError
-from .predict import InputError, Predictor, csv_records, event_times, load_predictor, mlflow_records, predict_body
-from .predlog import PredictionLog, sqlite_path, utcnow
+from .predict import EVENT_TIME_PATTERN, MAX_INT, InputError, Predictor, csv_records, event_times, load_predictor, mlflow_records, predict_body, storable
+from .predlog import LogError, PredictionLog, sqlite_path, utcnow
 from .registry import RegistryError
 
 # %% auto #0
-__all__ = ['ROUTES', 'log', 'HANDLERS', 'Metrics', 'Batcher', 'Service', 'read_body', 'receive_body', 'parse_json', 'serve_rows',
-           'predict_handler', 'invocations_handler', 'ServiceApp', 'create_app', 'feedback_items', 'model_card',
-           'service_settings', 'app_from_env']
+__all__ = ['ROUTES', 'log', 'HANDLERS', 'ERROR_SCHEMA', 'TEXT', 'Metrics', 'Batcher', 'Service', 'read_body', 'receive_body',
+           'parse_json', 'serve_rows', 'predict_handler', 'invocations_handler', 'ServiceApp', 'create_app',
+           'openapi_schema', 'feedback_items', 'model_card', 'service_settings', 'app_from_env']
 
 # %% ../nbs/13_service.ipynb #5f751191
 ROUTES = ('/predict', '/invocations', '/feedback', '/health', '/v2/health/live', '/v2/health/ready', '/model', '/metrics', '/admin/reload')
@@ -53,12 +53,14 @@ class Metrics:
         self.reloads = Counter('mlwb_model_reloads_total', 'Hot reloads by result', ['result'], registry=r)
         self.log_pending = Gauge('mlwb_predlog_pending_rows', 'Served rows not yet written to the prediction log', registry=r, multiprocess_mode='livesum')
         self.log_written = Counter('mlwb_predlog_written_rows_total', 'Rows written to the prediction log', registry=r)
-        self.log_errors = Counter('mlwb_predlog_write_errors_total', 'Failed prediction-log writes (each retried)', registry=r)
+        self.log_errors = Counter('mlwb_predlog_write_errors_total', 'Failed prediction-log write attempts (the rows are retried, or isolated if they cannot be stored)', registry=r)
+        self.log_rejected = Counter('mlwb_predlog_rejected_rows_total', 'Served rows left out of the prediction log because they cannot be stored', registry=r)
 
-    def log_write(self, rows: int, failed: bool):
+    def log_write(self, rows: int, failed: bool, rejected: int = 0):
         "Count a prediction-log write (called from the log's writer thread)."
         if failed: self.log_errors.inc()
-        else: self.log_written.inc(rows)
+        self.log_written.inc(rows)
+        self.log_rejected.inc(rejected)
 
     def exposition(self) -> bytes:
         "The metrics in Prometheus' text format; with several workers (PROMETHEUS_MULTIPROC_DIR set), all of theirs."
@@ -112,28 +114,37 @@ class Batcher:
         return jobs
 
     async def _run(self):
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self.queue:
                 self.busy = True
                 jobs = self._next()
-                p = jobs[0].predictor
-                cols = jobs[0].cols if len(jobs) == 1 else {k: [v for j in jobs for v in j.cols[k]] for k in p.schema.names}
-                rows = sum(j.n for j in jobs)
-                try:  # a small batch on the fast path takes well under a millisecond: handing it to a thread would cost more
-                    out = p.predict(cols) if p.fast is not None and rows <= self.inline_rows else await loop.run_in_executor(self.pool, p.predict, cols)
-                except Exception as e:  # a bug, not the user's input: each request of the batch gets a 500
+                try: await self._predict(jobs)
+                except Exception as e:  # a bug, not the user's input: these requests get a 500, the batcher goes on
                     for j in jobs:
                         if not j.future.done(): j.future.set_exception(e)
-                    continue
-                if self.metrics: self.metrics.batch_rows.observe(rows)
-                start = 0
-                for j in jobs:
-                    if not j.future.done(): j.future.set_result({k: v[start:start + j.n] for k, v in out.items()})
-                    start += j.n
             self.busy = False
+
+    async def _predict(self, jobs: list[_Job]):
+        "Predict `jobs` in one model call; if it fails, each job alone, so that one request's failure is not its neighbours'."
+        p, loop = jobs[0].predictor, asyncio.get_running_loop()
+        cols = jobs[0].cols if len(jobs) == 1 else {k: [v for j in jobs for v in j.cols[k]] for k in p.schema.names}
+        rows = sum(j.n for j in jobs)
+        try:  # a small batch on the fast path takes well under a millisecond: handing it to a thread would cost more
+            out = p.predict(cols) if p.fast is not None and rows <= self.inline_rows else await loop.run_in_executor(self.pool, p.predict, cols)
+        except Exception:
+            if len(jobs) == 1: raise
+            for j in jobs:
+                try: await self._predict([j])
+                except Exception as e:
+                    if not j.future.done(): j.future.set_exception(e)
+            return
+        if self.metrics: self.metrics.batch_rows.observe(rows)
+        start = 0
+        for j in jobs:
+            if not j.future.done(): j.future.set_result({k: v[start:start + j.n] for k, v in out.items()})
+            start += j.n
 
     async def stop(self):
         "Finish the queued jobs, then stop."
@@ -187,6 +198,15 @@ class Service:
         if self.batcher: await self.batcher.stop()
         if self.log: await asyncio.to_thread(self.log.close)
 
+    def log_failing(self) -> str | None:
+        "Why served rows cannot be logged right now (readiness fails), or None."
+        if self.log is None or self.batcher is None: return 'starting'
+        if self.batcher._task is None or self.batcher._task.done(): return 'the batcher has stopped: predictions cannot be answered'
+        if not self.log._thread.is_alive(): return 'the prediction log writer has stopped'
+        if self.log.failing: return f'the prediction log cannot be written: {self.log.failing}'
+        if self.log.pending >= 100 * self.serve.log_batch_rows: return f'the prediction log is {self.log.pending} rows behind'
+        return None
+
     def log_rows(self, p: Predictor, records: list, out: dict, ids: list[str], route: str, names: list[str] | None = None, times: list | None = None):
         "Queue the rows `p` served for the prediction log (`times`: when each predicted event happens, if the client said)."
         now, preds, version = utcnow(), out['prediction'], p.version
@@ -232,30 +252,34 @@ class Service:
             except FileNotFoundError: continue
             if stamp == seen: continue
             seen = stamp
-            target = orjson.loads(f.read_bytes())
-            if target['ref'] != self.predictor.version:
-                try: await self.reload(str(target['version']))
-                except Exception as e: log.error('could not follow the reload to %s: %s', target['ref'], e)
+            try:  # whatever fails, the follower goes on: a worker that stopped following would serve an old version for good
+                target = orjson.loads(f.read_bytes())
+                if target['ref'] != self.predictor.version: await self.reload(str(target['version']))
+            except Exception as e: log.error('could not follow the reload in %s: %s: %s', f, type(e).__name__, e)
 
 # %% ../nbs/13_service.ipynb #a4e8ef97
-async def _read_limited(chunks, declared, limit: int) -> bytes:
-    "The body from an async iterator of chunks, or an InputError: 413 above `limit` bytes (declared or sent), 400 when empty."
+async def _read_limited(chunks, declared, limit: int, timeout: float | None = None) -> bytes:
+    "The body from an async iterator of chunks, or an InputError: 413 above `limit` bytes (declared or sent), 408 if not in full within `timeout` seconds, 400 when empty."
     declared = (declared.decode() if isinstance(declared, bytes) else declared) or ''
     if declared.isdigit() and int(declared) > limit: raise InputError('body', f'{int(declared)} bytes is more than the limit of {limit}', 413)
     parts, size = [], 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit: raise InputError('body', f'more than the limit of {limit} bytes', 413)
-        parts.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit: raise InputError('body', f'more than the limit of {limit} bytes', 413)
+                parts.append(chunk)
+    except TimeoutError:
+        raise InputError('body', f'not received in full within {timeout:g} s: {size} bytes arrived' + (f' of the {declared} declared' if declared else ''), 408) from None
     body = b''.join(parts)
     if not body.strip(): raise InputError('body', 'empty: send a JSON object', 400)
     return body
 
-async def read_body(request: Request, limit: int) -> bytes:
-    "The request body, or an InputError: 413 above `limit` bytes, 400 when empty."
-    return await _read_limited(request.stream(), request.headers.get('content-length'), limit)
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    "The request body, or an InputError: 413 above `limit` bytes, 408 after `timeout` seconds, 400 when empty."
+    return await _read_limited(request.stream(), request.headers.get('content-length'), limit, timeout)
 
-async def receive_body(receive, headers: dict, limit: int) -> bytes:
+async def receive_body(receive, headers: dict, limit: int, timeout: float | None = None) -> bytes:
     "`read_body` for a raw ASGI request."
     async def chunks():
         more = True
@@ -264,7 +288,7 @@ async def receive_body(receive, headers: dict, limit: int) -> bytes:
             if message['type'] == 'http.disconnect': raise ConnectionResetError('client disconnected')
             more = message.get('more_body', False)
             yield message.get('body', b'')
-    return await _read_limited(chunks(), headers.get(b'content-length', b''), limit)
+    return await _read_limited(chunks(), headers.get(b'content-length', b''), limit, timeout)
 
 def parse_json(body: bytes):
     "The JSON value of `body`, or a 400 InputError saying where parsing failed."
@@ -314,6 +338,10 @@ HANDLERS = {'/predict': predict_handler, '/invocations': invocations_handler}
 def _error_body(e: InputError) -> bytes:
     return orjson.dumps({'detail': str(e), 'field': e.field, 'reason': e.reason})
 
+def _error_headers(status: int) -> dict:
+    "A body refused before it was read in full (408, 413) leaves bytes on the connection that are not a request: close it."
+    return {'connection': 'close'} if status in (408, 413) else {}
+
 # %% ../nbs/13_service.ipynb #ade98fbf
 def _json(data, status: int = 200, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type='application/json', headers=headers)
@@ -358,9 +386,10 @@ class ServiceApp:
     async def _direct(self, handler, scope, receive, send):
         headers = dict(scope['headers'])
         try:
-            body = await receive_body(receive, headers, self.service.serve.max_body_bytes)
+            body = await receive_body(receive, headers, self.service.serve.max_body_bytes, self.service.serve.body_timeout_seconds)
             status, payload, extra = await handler(self.service, body, headers.get(b'content-type', b'application/json').decode('latin-1'))
-        except InputError as e: status, payload, extra = e.status, _error_body(e), {}
+        except InputError as e: status, payload, extra = e.status, _error_body(e), _error_headers(e.status)
+        except LogError as e: status, payload, extra = 503, orjson.dumps({'detail': str(e)}), {'retry-after': '5'}
         except ConnectionResetError: return
         except Exception:  # a bug, never the user's input: logged with its traceback, answered 500
             log.exception('error answering %s', scope['path'])
@@ -385,30 +414,31 @@ def create_app(service: Service) -> ServiceApp:
 
     @app.exception_handler(InputError)
     async def _input_error(request, e: InputError):
-        return _json({'detail': str(e), 'field': e.field, 'reason': e.reason}, e.status)
+        return _json({'detail': str(e), 'field': e.field, 'reason': e.reason}, e.status, _error_headers(e.status))
+
+    @app.exception_handler(LogError)
+    async def _log_error(request, e: LogError):
+        return _json({'detail': str(e)}, 503, {'retry-after': '5'})
 
     async def _route(request: Request):
-        body = await read_body(request, service.serve.max_body_bytes)
+        body = await read_body(request, service.serve.max_body_bytes, service.serve.body_timeout_seconds)
         status, payload, headers = await HANDLERS[request.url.path](service, body, request.headers.get('content-type', ''))
         return Response(payload, status_code=status, media_type='application/json', headers=headers)
 
-    @app.post('/predict', tags=['predict'], summary='Predict records', openapi_extra=_body({'type': 'object'}))
+    @app.post('/predict', tags=['predict'], summary='Predict records')
     async def predict(request: Request):
         "Body `{\"records\": [{feature: value, ...}, ...], \"event_times\": [...]}` (event_times optional: when each predicted event happens); answers each row's prediction and request id, and the model version."
         return await _route(request)
 
-    @app.post('/invocations', tags=['predict'], summary='MLflow scoring-server compatible', openapi_extra=_body({'type': 'object'}))
+    @app.post('/invocations', tags=['predict'], summary='MLflow scoring-server compatible')
     async def invocations(request: Request):
         "MLflow's body (dataframe_split, dataframe_records, instances, inputs; or text/csv); answers {\"predictions\": [...]}."
         return await _route(request)
 
-    @app.post('/feedback', tags=['predict'], summary='Actual outcomes of served rows', openapi_extra=_body(
-        {'type': 'object', 'required': ['feedback'], 'additionalProperties': False, 'properties': {'feedback': {
-            'type': 'array', 'minItems': 1, 'items': {'type': 'object', 'required': ['request_id', 'actual'], 'additionalProperties': False,
-                                                       'properties': {'request_id': {'type': 'string'}, 'actual': {'type': ['number', 'string']}}}}}}))
+    @app.post('/feedback', tags=['predict'], summary='Actual outcomes of served rows')
     async def post_feedback(request: Request):
         "Body `{\"feedback\": [{\"request_id\": ..., \"actual\": ...}, ...]}`; 404 naming the ids never served."
-        body = parse_json(await read_body(request, service.serve.max_body_bytes))
+        body = parse_json(await read_body(request, service.serve.max_body_bytes, service.serve.body_timeout_seconds))
         items = feedback_items(body, service.predictor, service.serve.max_rows)
         unknown = await asyncio.to_thread(service.log.add_feedback, items)
         if unknown: raise InputError('feedback.request_id', f'never served: {unknown[:5]}' + (f' and {len(unknown) - 5} more' if len(unknown) > 5 else '') + '; nothing was stored', 404)
@@ -416,8 +446,10 @@ def create_app(service: Service) -> ServiceApp:
 
     @app.get('/health', tags=['health'])
     async def health():
-        "Liveness with a little state: the model version and the prediction log's backlog."
-        return _json({'status': 'ok', 'model_version': service.predictor.version, 'log_pending_rows': service.log.pending if service.log else None})
+        "The model version and the prediction log's state: 503 while served rows cannot be written (`reason` says why)."
+        failing = service.log_failing()
+        return _json({'status': 'failing' if failing else 'ok', 'model_version': service.predictor.version,
+                      'log_pending_rows': service.log.pending if service.log else None} | ({'reason': failing} if failing else {}), 503 if failing else 200)
 
     @app.get('/v2/health/live', tags=['health'])
     async def live():
@@ -426,14 +458,15 @@ def create_app(service: Service) -> ServiceApp:
 
     @app.get('/v2/health/ready', tags=['health'])
     async def ready():
-        "Open Inference Protocol readiness: a model is loaded, the prediction log is open and keeping up (a backlog means its database is failing)."
-        ok = service.log is not None and service.batcher is not None and service.log.pending < 100 * service.serve.log_batch_rows
-        return _json({'ready': ok, 'log_pending_rows': service.log.pending if service.log else None}, 200 if ok else 503)
+        "Open Inference Protocol readiness: a model is loaded and the prediction log is open, writing and keeping up."
+        failing = service.log_failing()
+        return _json({'ready': not failing, 'log_pending_rows': service.log.pending if service.log else None} | ({'reason': failing} if failing else {}),
+                     503 if failing else 200)
 
     @app.get('/model', tags=['model'])
     async def model():
         "The served version: its registry record, input schema, metrics and whether the fast path is in use."
-        return _json(model_card(service.predictor, service.registry_root))
+        return _json(model_card(service.predictor, service.registry_root, service.project))
 
     @app.get('/metrics', tags=['health'])
     async def metrics():
@@ -447,32 +480,81 @@ def create_app(service: Service) -> ServiceApp:
         "Load and verify the registry's current version, then swap it in; a version that fails is refused (409) and the old one keeps serving."
         if (denied := _admin(service, request)) is not None: return denied
         try: old, new = await service.reload()
-        except (ModelFileError, RegistryError, OSError, ValueError) as e:
+        except Exception as e:  # whatever is wrong with the new version (unreadable record, missing key, bad file), the old one keeps serving
             return _json({'detail': f'refused {service.serve.model}: {e}', 'serving': service.predictor.version}, 409)
         return _json({'previous': old.version, 'serving': new.version, 'fast_path': new.fast is not None})
 
-    def openapi():
-        "The OpenAPI schema, with the served model's feature schema in the request bodies."
-        if app.openapi_schema: return app.openapi_schema
-        from fastapi.openapi.utils import get_openapi
-        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        p = service.predictor
-        rec = p.schema.json_schema()
-        records = {'type': 'array', 'minItems': 1, 'maxItems': service.serve.max_rows, 'items': rec}
-        spec['components'] = spec.get('components', {}) | {'schemas': spec.get('components', {}).get('schemas', {}) | {'Record': rec}}
-        times = {'type': 'array', 'items': {'type': 'string', 'format': 'date-time'}, 'x-length-of': 'records',
-                 'description': 'optional: when each predicted event happens, one per record (ISO 8601; no zone means UTC; default: now)'}
-        bodies = {'/predict': ({'type': 'object', 'required': ['records'], 'additionalProperties': False, 'properties': {'records': records, 'event_times': times}},
-                               {'records': [p.schema.example()]}),
-                  '/invocations': ({'type': 'object', 'properties': {'dataframe_records': records}, 'required': ['dataframe_records']},
-                                   {'dataframe_records': [p.schema.example()]})}
-        for path, (schema, example) in bodies.items():
-            spec['paths'][path]['post']['requestBody'] = _body(schema, example)['requestBody']
-        app.openapi_schema = spec
-        return spec
-    app.openapi = openapi
+    app.openapi = lambda: app.openapi_schema or setattr(app, 'openapi_schema', openapi_schema(app, service)) or app.openapi_schema
     service.on_swap.append(lambda _: setattr(app, 'openapi_schema', None))  # the bodies' schema is the served model's
     return ServiceApp(app, service)
+
+# %% ../nbs/13_service.ipynb #0a9e1c02
+ERROR_SCHEMA = {'type': 'object', 'required': ['detail'], 'properties': {
+    'detail': {'type': 'string', 'description': 'what was wrong, naming the field'}, 'field': {'type': 'string'}, 'reason': {'type': 'string'}}}
+_WHY = {400: 'The body is empty or not JSON (CSV)', 401: 'Admin token missing or wrong', 403: 'Admin endpoints are disabled (no token configured)',
+        404: 'A request id that was never served', 408: 'The body did not arrive in full within serve.body_timeout_seconds',
+        409: 'The version to reload fails verification; the old one keeps serving', 413: 'More than serve.max_body_bytes bytes or serve.max_rows rows',
+        415: 'A content type other than application/json or text/csv', 422: 'A field is missing, unknown, of the wrong type or out of range: `field` names it',
+        503: 'The prediction log cannot be written (see /v2/health/ready)'}
+TEXT = {'type': 'string', 'pattern': '^[^\\u0000]*$'}  # PostgreSQL cannot store U+0000
+
+def _answers(ok: dict, *errors: int, media: str = 'application/json') -> dict:
+    "OpenAPI `responses`: 200 with schema `ok`, and the error answers `errors`."
+    out = {'200': {'description': 'OK', 'content': {media: {'schema': ok}}}}
+    return out | {str(c): {'description': _WHY[c], 'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Error'}}}} for c in errors}
+
+def _prediction_schema(p: Predictor) -> dict:
+    "One prediction: a number (regression) or one of the classes."
+    if p.task == 'regression': return {'type': 'number'}
+    return {'enum': [c.item() if hasattr(c, 'item') else c for c in p.classes]}
+
+def _actual_schema(p: Predictor) -> dict:
+    "An outcome /feedback takes: a finite number, or a class (as a string or as itself)."
+    if p.task == 'regression': return {'type': 'number', 'minimum': -sys.float_info.max, 'maximum': sys.float_info.max}
+    values = [c.item() if hasattr(c, 'item') else c for c in p.classes]
+    return {'enum': list(dict.fromkeys([str(c) for c in values] + [c for c in values if isinstance(c, (int, float)) and not isinstance(c, bool)]))}
+
+# %% ../nbs/13_service.ipynb #0a9e1c03
+def openapi_schema(app: FastAPI, service: Service) -> dict:
+    "The OpenAPI document of `app`: FastAPI's, with the served model's feature schema in the bodies and every answer's schema."
+    from fastapi.openapi.utils import get_openapi
+    spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    p, max_rows = service.predictor, service.serve.max_rows
+    rec = p.schema.json_schema()
+    records = {'type': 'array', 'minItems': 1, 'maxItems': max_rows, 'items': rec}
+    spec['components'] = {'schemas': {'Record': rec, 'Error': ERROR_SCHEMA}}
+    times = {'type': ['array', 'null'], 'minItems': 1, 'maxItems': max_rows, 'x-length-of': 'records', 'items': {'type': 'string', 'pattern': EVENT_TIME_PATTERN},
+             'description': 'optional: when each predicted event happens, exactly one per record (ISO 8601 from the years 1900 to 2261; no zone means UTC; default: now)'}
+    item = {'type': 'object', 'required': ['request_id', 'actual'], 'additionalProperties': False, 'properties': {
+        'request_id': TEXT | {'minLength': 1, 'maxLength': 64, 'description': 'a request id /predict answered'}, 'actual': _actual_schema(p)}}
+    bodies = {'/predict': ({'type': 'object', 'required': ['records'], 'additionalProperties': False, 'properties': {'records': records, 'event_times': times}},
+                           {'records': [p.schema.example()]}),
+              '/invocations': ({'type': 'object', 'required': ['dataframe_records'], 'additionalProperties': False,
+                                'properties': {'dataframe_records': records | {'items': rec | {'additionalProperties': True}},  # as MLflow: extra columns ignored
+                                               'params': {'type': 'object'}}}, {'dataframe_records': [p.schema.example()]}),
+              '/feedback': ({'type': 'object', 'required': ['feedback'], 'additionalProperties': False,
+                             'properties': {'feedback': {'type': 'array', 'minItems': 1, 'maxItems': max_rows, 'items': item}}}, None)}
+    for path, (schema, example) in bodies.items(): spec['paths'][path]['post']['requestBody'] = _body(schema, example)['requestBody']
+    pred, pending = _prediction_schema(p), {'type': ['integer', 'null']}
+    answers = {
+        ('/predict', 'post'): _answers({'type': 'object', 'required': ['model_version', 'predictions'], 'properties': {'model_version': {'type': 'string'}, 'predictions': {
+            'type': 'array', 'items': {'type': 'object', 'required': ['request_id', 'prediction'], 'properties': {
+                'request_id': {'type': 'string'}, 'prediction': pred, 'probabilities': {'type': 'object', 'additionalProperties': {'type': 'number'}}}}}}},
+            400, 408, 413, 422, 503),
+        ('/invocations', 'post'): _answers({'type': 'object', 'required': ['predictions'], 'properties': {'predictions': {'type': 'array', 'items': pred}}}, 400, 408, 413, 415, 422, 503),
+        ('/feedback', 'post'): _answers({'type': 'object', 'required': ['stored'], 'properties': {'stored': {'type': 'integer'}}}, 400, 404, 408, 413, 422, 503),
+        ('/health', 'get'): _answers({'type': 'object', 'required': ['status', 'model_version'], 'properties': {
+            'status': {'enum': ['ok']}, 'model_version': {'type': 'string'}, 'log_pending_rows': pending}}),
+        ('/v2/health/live', 'get'): _answers({'type': 'object', 'required': ['live'], 'properties': {'live': {'type': 'boolean'}}}),
+        ('/v2/health/ready', 'get'): _answers({'type': 'object', 'required': ['ready'], 'properties': {'ready': {'type': 'boolean'}, 'log_pending_rows': pending}}),
+        ('/model', 'get'): _answers({'type': 'object', 'required': ['version', 'task', 'features'], 'properties': {'version': {'type': 'string'}, 'task': {'type': 'string'}}}),
+        ('/metrics', 'get'): _answers({'type': 'string'}, media=CONTENT_TYPE_LATEST.split(';')[0]),
+        ('/admin/reload', 'post'): _answers({'type': 'object', 'required': ['serving'], 'properties': {'previous': {'type': 'string'}, 'serving': {'type': 'string'}}}, 401, 403, 409)}
+    failing = {'description': 'The prediction log cannot be written: `reason` says why', 'content': {'application/json': {'schema': {
+        'type': 'object', 'required': ['reason'], 'properties': {'status': {'enum': ['failing']}, 'ready': {'const': False}, 'reason': {'type': 'string'}}}}}}
+    for (path, method), responses in answers.items():
+        spec['paths'][path][method]['responses'] = responses | ({'503': failing} if path in ('/health', '/v2/health/ready') else {})
+    return spec
 
 # %% ../nbs/13_service.ipynb #a6421d61
 def feedback_items(body, p: Predictor, max_rows: int) -> list[dict]:
@@ -490,10 +572,11 @@ def feedback_items(body, p: Predictor, max_rows: int) -> list[dict]:
         extra = [k for k in it if k not in ('request_id', 'actual')]
         if extra: raise InputError(f'{where}.{extra[0]}', 'unknown field; an item holds request_id and actual')
         rid, actual = it.get('request_id'), it.get('actual')
-        if not isinstance(rid, str) or not 0 < len(rid) <= 64: raise InputError(f'{where}.request_id', 'expected the request id a prediction answered (a string)')
+        if not isinstance(rid, str) or not 0 < len(rid) <= 64 or not storable(rid):
+            raise InputError(f'{where}.request_id', 'expected the request id a prediction answered (a string of 1 to 64 characters, no NUL)')
         if p.task == 'regression':
-            if isinstance(actual, bool) or not isinstance(actual, (int, float)) or actual != actual or abs(actual) == float('inf'):
-                raise InputError(f'{where}.actual', f'expected a finite number, got {actual!r}')
+            if isinstance(actual, bool) or not isinstance(actual, (int, float)) or actual != actual or abs(actual) > sys.float_info.max:
+                raise InputError(f'{where}.actual', f'expected a finite number, got {_shown(actual)}')
             out.append({'request_id': rid, 'actual': float(actual)})
         else:
             labels = [str(c) for c in p.classes]
@@ -502,9 +585,20 @@ def feedback_items(body, p: Predictor, max_rows: int) -> list[dict]:
             out.append({'request_id': rid, 'actual_label': str(actual)})
     return out
 
-def model_card(p: Predictor, registry_root: Path) -> dict:
+def _shown(v, limit: int = 40) -> str:
+    s = repr(v)
+    return s if len(s) <= limit else s[:limit] + f'… ({len(s)} characters)'
+
+def _relative(path: str | None, root: Path | None) -> str | None:
+    "`path` relative to the project `root`, else its file name: an answer never shows where the server's files are."
+    if not path or not Path(path).is_absolute(): return path
+    try: return str(Path(path).relative_to(Path(root).resolve())) if root else Path(path).name
+    except ValueError: return Path(path).name
+
+def model_card(p: Predictor, registry_root: Path, project: Path | None = None) -> dict:
     "What /model answers: the version's record, input schema, metrics, and the prediction path."
-    info = getattr(p, 'info', {})
+    info = dict(getattr(p, 'info', {}))
+    if 'source' in info: info['source'] = _relative(info['source'], project)
     metrics = None
     if info:
         f = Path(registry_root) / info['name'] / str(info['version']) / 'metrics.json'
@@ -513,7 +607,7 @@ def model_card(p: Predictor, registry_root: Path) -> dict:
     return {'version': p.version, 'registry': info, 'task': r['task'], 'target': r.get('target'), 'time_column': r.get('time_column'), 'features': r['features'],
             'classes': p.classes and [str(c) for c in p.classes], 'threshold': p.threshold, 'estimator': r.get('estimator'),
             'cv': {'metric': r.get('metric'), **((r.get('cv') or {}).get(r.get('chosen')) or {})},
-            'test_metrics': metrics, 'training_data': r.get('training_data'), 'model_sha256': r.get('model_sha256'),
+            'test_metrics': metrics, 'training_data': r.get('training_data') and r['training_data'] | {'path': _relative(r['training_data'].get('path'), project)}, 'model_sha256': r.get('model_sha256'),
             'prediction_path': {'fast': p.fast is not None, 'why': p.fast_reason}}
 
 # %% ../nbs/13_service.ipynb #abfdc0bc

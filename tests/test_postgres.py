@@ -29,8 +29,11 @@ def test_log_writes_batches_migrates_and_joins_feedback(pg):
     now = utcnow()
     log.add([{'request_id': f'r{i}', 'created_at': now, 'model_version': 'delay/1', 'route': 'predict',
               'features': {'distance': float(i), 'airline': 'AA', 'temp': None}, 'prediction': i / 2, 'label': None} for i in range(1050)])
+    log.add([{'request_id': 'nul', 'created_at': now, 'model_version': 'delay/1', 'route': 'predict',  # PostgreSQL cannot store U+0000
+              'features': {'airline': 'A\x00'}, 'prediction': 0.0, 'label': None}])
     assert log.add_feedback([{'request_id': 'r3', 'actual': 2.0}, {'request_id': 'nope', 'actual': 1.0}]) == ['nope']
-    assert log.add_feedback([{'request_id': 'r3', 'actual': 2.0}]) == [] and log.add_feedback([{'request_id': 'r3', 'actual': 2.5}]) == []
+    assert log.add_feedback([{'request_id': 'r3', 'actual': 2.0}]) == [] and log.add_feedback([{'request_id': 'r3', 'actual': 1.0}, {'request_id': 'r3', 'actual': 2.5}]) == []
+    assert (log.rejected, log.healthy) == (1, True)  # left out alone; the writer goes on
     log.close()
     df = read_log(pg)
     assert len(df) == 1050 and df['request_id'].is_unique

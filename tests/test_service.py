@@ -223,3 +223,80 @@ def test_a_classifier_answers_labels_and_probabilities(project):
     assert fb.status_code == 200 and bad.status_code == 422 and "expected one of the classes ['late', 'on_time']" in bad.json()['detail']
     log = read_log(sqlite_path('sqlite:///logs/predictions.db', project.root))
     assert set(log['label'].dropna()) <= {'late', 'on_time'} and log['actual_label'].dropna().tolist() == ['late']
+
+
+# --- issue 11: user input that once got a 5xx, or was stored in a form that broke reading the log -------------------
+@pytest.mark.parametrize('times', [['9999-12-31T23:59:59-01:00'], ['0001-01-01T00:00:00+01:00'], ['0005-01-01T00:00:00'], ['1899-12-31T23:59:59Z']])
+def test_event_times_out_of_range_are_a_422(client, times):
+    r = client.post('/predict', json={'records': [ROW], 'event_times': times})
+    assert r.status_code == 422 and r.json()['field'] == 'event_times[0]' and 'years 1900 to 2261' in r.json()['reason'], r.text
+
+
+def test_event_times_are_stored_in_one_format_and_the_log_reads_back(served):
+    c, _ = make_client(served)
+    with c:
+        ok = c.post('/predict', json={'records': [ROW] * 3, 'event_times': ['1900-01-01T00:00:00+01:00', '2261-12-31T23:59:59-23:59', '2013-10-01 14:00']})
+        assert ok.status_code == 200, ok.text
+    import sqlalchemy as sa
+    url = sqlite_path('sqlite:///logs/predictions.db', served.root)
+    with sa.create_engine(url).connect() as conn:
+        stored = sorted(conn.exec_driver_sql('SELECT event_time FROM mlwb_predictions').scalars())
+    assert stored == ['1899-12-31 23:00:00.000000', '2013-10-01 14:00:00.000000', '2262-01-01 23:58:59.000000']
+    assert len(read_log(url)) == 3
+
+
+def test_a_csv_cell_over_the_csv_field_limit_is_a_422(client):
+    r = client.post('/invocations', content='distance,airline,hour\n500,' + 'A' * 131_073 + ',5\n', headers={'content-type': 'text/csv'})
+    assert r.status_code == 422 and r.json()['field'] == 'csv_rows[0]' and 'field larger than field limit' in r.json()['reason'], r.text
+
+
+def test_feedback_with_a_400_digit_actual_is_a_422(client):
+    rid = client.post('/predict', json={'records': [ROW]}).json()['predictions'][0]['request_id']
+    r = client.post('/feedback', content='{"feedback": [{"request_id": "%s", "actual": %s}]}' % (rid, '9' * 400), headers={'content-type': 'application/json'})
+    assert r.status_code == 422 and r.json()['field'] == 'feedback[0].actual' and 'expected a finite number' in r.json()['reason'], r.text
+
+
+@pytest.mark.parametrize('body, field', [
+    (b'{"records": [{"distance": 1, "airline": "\\ud800", "hour": 1}]}', 'records[0].airline'),  # a lone surrogate: UTF-8 cannot hold it
+    (b'{"records": [{"distance": 1, "airline": "A\\u0000", "hour": 1}]}', 'records[0].airline'),  # NUL: PostgreSQL cannot
+    (b'{"records": [{"distance": 1, "airline": "AA", "hour": 1, "\\udcff": 1}]}', 'records[0].\\udcff'),  # named in the answer, as an escape
+    (b'{"dataframe_records": [{"distance": 1, "airline": "\\udfff", "hour": 1}]}', 'dataframe_records[0].airline'),
+    (b'{"feedback": [{"request_id": "\\ud800", "actual": 1.0}]}', 'feedback[0].request_id'),
+    (b'{"feedback": [{"request_id": "a\\u0000", "actual": 1.0}]}', 'feedback[0].request_id'),
+])
+def test_what_the_log_cannot_store_is_a_422_naming_the_field(client, body, field):
+    path = '/feedback' if b'feedback' in body else '/invocations' if b'dataframe' in body else '/predict'
+    r = client.post(path, content=body, headers={'content-type': 'application/json'})
+    assert r.status_code == 422 and r.json()['field'] == field, r.text
+
+
+def test_numbers_beyond_2_53_are_refused_for_every_numeric_feature(client):
+    r = client.post('/predict', json={'records': [ROW | {'distance': 1e300}]})
+    assert r.status_code == 422 and 'records[0].distance: expected a number between -2**53 and 2**53' in r.json()['detail']
+
+
+def test_health_and_readiness_fail_while_the_log_cannot_be_written(served):
+    c, svc = make_client(served)
+    with c:
+        assert c.get('/health').json()['status'] == 'ok'
+        with svc.log.engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE mlwb_predictions RENAME TO moved')
+        assert c.post('/predict', json={'records': [ROW]}).status_code == 200  # served; its row waits
+        import time
+        deadline = time.monotonic() + 30
+        while svc.log.healthy and time.monotonic() < deadline: time.sleep(0.05)
+        ready, health = c.get('/v2/health/ready'), c.get('/health')
+        assert ready.status_code == 503 and 'no such table' in ready.json()['reason'], ready.text
+        assert health.status_code == 503 and health.json()['status'] == 'failing'
+        assert 'mlwb_predlog_write_errors_total 0.0' not in c.get('/metrics').text
+        rid = svc.log._queue[0]['request_id']
+        fb = c.post('/feedback', json={'feedback': [{'request_id': rid, 'actual': 1.0}]})  # was: a 30 s wait, then 404 'never served'
+        assert fb.status_code == 503 and 'rows behind' in fb.json()['detail'], fb.text
+        with svc.log.engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE moved RENAME TO mlwb_predictions')
+        assert svc.log.flush() and c.get('/v2/health/ready').status_code == 200
+    assert len(read_log(sqlite_path('sqlite:///logs/predictions.db', served.root))) == 1
+
+
+def test_model_card_shows_no_absolute_path(client, served):
+    m = client.get('/model').json()
+    assert m['registry']['source'] == 'models/model.skops'
+    assert str(served.root) not in json.dumps(m) and '"/' not in json.dumps(m)

@@ -162,3 +162,47 @@ def test_several_workers_follow_a_reload_and_share_metrics(served, server_factor
     served_total = sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith('mlwb_predictions_total{'))
     assert served_total >= 30  # counted across both workers
     assert server.stop() in (0, -signal.SIGTERM)
+
+
+def test_a_lone_surrogate_is_refused_and_the_next_1000_rows_are_all_logged(served, server_factory):
+    "Issue 11, finding 1: the row once got a 200 and then killed the log writer, losing it and every row after it."
+    server = server_factory(served)
+    bad = b'{"records": [{"distance": 500.0, "temp": 61.5, "airline": "\\ud800", "hour": 5}]}'
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        r = c.post('/predict', content=bad, headers={'content-type': 'application/json'})
+        assert r.status_code == 422 and r.json()['field'] == 'records[0].airline', r.text
+        ids = []
+        for i in range(0, 1000, 100):
+            ids += [p['request_id'] for p in c.post('/predict', json={'records': rows(100, seed=i)}).json()['predictions']]
+        assert c.get('/v2/health/ready').status_code == 200
+        fb = c.post('/feedback', json={'feedback': [{'request_id': ids[-1], 'actual': 3.0}]})
+        assert fb.status_code == 200, fb.text  # the last row is in the log already: no 30 s wait, no 404
+        text = c.get('/metrics').text
+    assert 'mlwb_predlog_write_errors_total 0.0' in text and 'mlwb_predlog_rejected_rows_total 0.0' in text
+    assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert 'could not be written' not in server.log.read_text()
+    log = read_log(sqlite_path('sqlite:///logs/predictions.db', served.root))
+    assert len(log) == 1000 and set(log['request_id']) == set(ids)
+
+
+def test_a_body_shorter_than_its_content_length_is_a_408(served, server_factory):
+    "Issue 11, finding 2: no read timeout, so the request hung for as long as the client kept the connection."
+    import socket
+    served.set(serve__body_timeout_seconds=1)
+    server = server_factory(served)
+    for path in ('/predict', '/feedback'):
+        with socket.create_connection(('127.0.0.1', server.port), timeout=30) as s:
+            s.sendall(f'POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"rec'.encode())
+            answer = b''
+            while chunk := s.recv(65536): answer += chunk  # the server closes the connection after answering
+        head, _, body = answer.partition(b'\r\n\r\n')
+        assert head.startswith(b'HTTP/1.1 408'), answer
+        assert json.loads(body)['detail'] == 'body: not received in full within 1 s: 5 bytes arrived of the 100 declared'
+    assert httpx.get(server.url + '/v2/health/ready').status_code == 200
+
+
+def test_serve_refuses_a_bad_log_location_in_one_line(served):
+    (served.root / 'afile').touch()
+    for url, message in [('notaurl', "database_url 'notaurl' is not a SQLAlchemy URL"), ('sqlite:///afile/p.db', 'cannot create the folder')]:
+        r = served.run('serve', '--database-url', url, check=False)
+        assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
