@@ -321,7 +321,7 @@ def _calendar_windows(t: pd.Series, order: np.ndarray, offset) -> list[tuple[pd.
     local = tz is not None and not isinstance(offset, Tick)  # days, weeks, months: cut on the local calendar, as resample does
     idx = pd.DatetimeIndex(st.dt.tz_localize(None) if local else st)
     origin = idx[0].normalize()  # resample's 'start_day', fixed for every run below
-    kw = {'origin': origin} if isinstance(offset, (Tick, Day)) else {}
+    kw = dict(origin=origin) if isinstance(offset, (Tick, Day)) else {}  # pandas' resample anchor
     step = ((origin + 12 * offset) - origin) / 12  # a window's length, on average
     # runs of times with no gap over two windows are resampled apart and their windows merged by start:
     # a stray time years away costs one window, not the hundreds of empty ones in between
