@@ -57,7 +57,7 @@ check-notebooks: setup
 	status=0; for d in nbs mlworkbench pipeline; do diff -r -q $$tmp/$$d $$d -x __pycache__ -x .ipynb_checkpoints || status=1; done; \
 	rm -rf $$tmp; if [ $$status -ne 0 ]; then echo "nbdev_export/nbdev_clean changed the files above: run them and commit" >&2; exit 1; fi
 
-# the notebooks' `mlwb` commands get warm interpreters of their own (mlworkbench.launcher), stopped at the end
+# the notebooks' `mlwb` commands get warm interpreters of their own (mlworkbench.workbench.launcher), stopped at the end
 nbdev-test: setup
 	export MLWB_WARM_DIR=$$(mktemp -d); trap 'mlwb warm --stop >/dev/null; rm -rf "$$MLWB_WARM_DIR"' EXIT; nbdev_test --n_workers 2
 

@@ -57,11 +57,11 @@ class Project:
 
 @pytest.fixture(scope='session', autouse=True)
 def warm_dir(tmp_path_factory) -> Path:
-    "The suite's warm interpreters (mlworkbench.launcher) live in a folder of their own and are stopped at the end."
+    "The suite's warm interpreters (mlworkbench.workbench.launcher) live in a folder of their own and are stopped at the end."
     folder = tmp_path_factory.mktemp('warm')
     os.environ['MLWB_WARM_DIR'] = str(folder)
     yield folder
-    from mlworkbench.launcher import stop_warm
+    from mlworkbench.workbench.launcher import stop_warm
     stop_warm()
 
 
@@ -194,7 +194,8 @@ def free_port() -> int:
 @pytest.fixture
 def served(project) -> Project:
     "A project with a small model registered as version 1, champion; the log in its own SQLite file."
-    from mlworkbench.registry import Registry, demo_model
+    from mlworkbench.serve.registry import Registry
+    from mlworkbench.workbench.testing import demo_model
     project.set(registry={'root': 'models/registry', 'name': 'delay'},
                 serve={'database_url': 'sqlite:///logs/predictions.db', 'log_flush_seconds': 0.05})
     demo_model(project.root / 'models')

@@ -14,7 +14,7 @@ import build_docs  # noqa: E402
 pytest_plugins = ['docs_site']  # the session's docs build: tests/docs_site.py
 
 LIB = REPO / 'mlworkbench'
-SOURCE_NB = re.compile(r'File to edit: \.\./nbs/(\S+)\.ipynb')
+SOURCE_NB = re.compile(r'File to edit: (?:\.\./)+nbs/(\S+)\.ipynb')
 
 
 def exported(module: Path) -> tuple[str, list[str], dict]:
@@ -39,7 +39,7 @@ def squeeze(s: str) -> str:
     return re.sub(r'[`*\s]', '', s)
 
 
-MODULES = sorted(p for p in LIB.glob('*.py') if not p.name.startswith('_'))
+MODULES = sorted(p for p in LIB.rglob('*.py') if not p.name.startswith('_'))
 
 
 def test_every_module_is_exported_from_a_library_notebook():
@@ -58,7 +58,7 @@ def test_every_exported_name_is_on_its_api_page(docs_build):
         nb, names, defs = exported(module)
         page = site / f'{nb}.html'
         if not page.exists():
-            missing.append(f'{module.name}: no API page {page.name} (from nbs/{nb}.ipynb)'); continue
+            missing.append(f'{module.relative_to(LIB)}: no API page {page.name} (from nbs/{nb}.ipynb)'); continue
         article = BeautifulSoup(page.read_text(), 'html.parser').select_one('article')
         sections = {}
         for h in article.find_all(['h2', 'h3', 'h4']):
@@ -66,13 +66,13 @@ def test_every_exported_name_is_on_its_api_page(docs_build):
         for name in names:
             if name not in defs:
                 if not re.search(rf'\b{re.escape(name)}\b', text(article)):
-                    missing.append(f'{module.name}: {name} (exported, not a def or class) is not named on {page.name}')
+                    missing.append(f'{module.relative_to(LIB)}: {name} (exported, not a def or class) is not named on {page.name}')
                 continue
             kind, doc = defs[name]
             first_line = doc.strip().splitlines()[0] if doc.strip() else ''
             problems = [documented(section, name, kind, first_line) for section in sections.get(name, [])]
             if not problems: problems = [f'no section headed {name}']
-            if all(problems): missing.append(f'{module.name}: {kind} {name} on {page.name}: {problems[0]}')
+            if all(problems): missing.append(f'{module.relative_to(LIB)}: {kind} {name} on {page.name}: {problems[0]}')
     assert not missing, 'the API reference lacks:\n' + '\n'.join(missing)
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from mlworkbench.config import MonitorParams, load_params
-from mlworkbench.drift import drift_over_windows, drift_report
+from mlworkbench.config.params import MonitorParams, load_params
+from mlworkbench.monitor.drift import drift_over_windows, drift_report
 
 FEATURES = {'x': 'numeric', 'z': 'numeric', 'hour': 'cyclical', 'colour': 'categorical', 'site': 'categorical'}
 

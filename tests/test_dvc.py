@@ -76,15 +76,15 @@ def test_stage_deps_are_the_import_closure_of_each_stage():
     assert r.returncode == 0, f'{r.stdout}\n{r.stderr}'
     import yaml
     deps = {name: s['deps'] for name, s in yaml.safe_load((REPO / 'dvc.yaml').read_text())['stages'].items()}
-    assert 'mlworkbench/metrics.py' in deps['train']  # decision_threshold calls metrics.choose_threshold
-    assert 'mlworkbench/train.py' in deps['evaluate']  # evaluate imports train
+    assert 'mlworkbench/model/metrics.py' in deps['train']  # decision_threshold calls metrics.choose_threshold
+    assert 'mlworkbench/model/train.py' in deps['evaluate']  # evaluate imports train
 
 
 def test_stage_deps_tool_finds_a_missing_dep_and_rewrites_dvc_yaml_keeping_its_layout(project):
     original = (project.root / 'dvc.yaml').read_text()
-    (project.root / 'dvc.yaml').write_text(original.replace('      - mlworkbench/metrics.py\n', '', 1))
+    (project.root / 'dvc.yaml').write_text(original.replace('      - mlworkbench/model/metrics.py\n', '', 1))
     r = stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'))
-    assert r.returncode == 1 and '+      - mlworkbench/metrics.py' in r.stdout and 'make deps' in r.stderr, r.stdout + r.stderr
+    assert r.returncode == 1 and '+      - mlworkbench/model/metrics.py' in r.stdout and 'make deps' in r.stderr, r.stdout + r.stderr
     assert stage_deps('--dvc-yaml', str(project.root / 'dvc.yaml'), '--write').returncode == 0
     assert (project.root / 'dvc.yaml').read_text() == original  # comments, blank lines and order as they were
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlworkbench.config import MonitorParams
-from mlworkbench.metrics import bootstrap_metrics
-from mlworkbench.modelfile import load_model
-from mlworkbench.monitor import LOG_COLUMNS, monitor, plot_monitor
-from mlworkbench.registry import demo_model
+from mlworkbench.config.params import MonitorParams
+from mlworkbench.model.metrics import bootstrap_metrics
+from mlworkbench.model.modelfile import load_model
+from mlworkbench.monitor.monitor import LOG_COLUMNS, monitor, plot_monitor
+from mlworkbench.workbench.testing import demo_model
 
 PARAMS = MonitorParams(window='7D', n_resamples=200, min_rows=50, min_labelled_rows=100)
 

@@ -1,7 +1,7 @@
 "Bad params stop a stage before it touches anything, naming the key and what was expected."
 import pytest
 
-from mlworkbench.config import ParamsError, load_params
+from mlworkbench.config.params import ParamsError, load_params
 from conftest import REPO
 
 

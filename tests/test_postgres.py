@@ -7,8 +7,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from mlworkbench.loadgen import http_request, load
-from mlworkbench.predlog import SCHEMA_VERSION, PredictionLog, feedback, make_engine, metadata, migrate, read_log, utcnow
+from mlworkbench.workbench.loadgen import http_request, load
+from mlworkbench.serve.predlog import SCHEMA_VERSION, PredictionLog, feedback, make_engine, metadata, migrate, read_log, utcnow
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def test_log_writes_batches_migrates_and_joins_feedback(pg):
 def test_an_old_log_is_upgraded_in_place_and_collected(pg, tmp_path):
     "A version-1 log (no event_time) on PostgreSQL: the upgrade keeps its rows, the snapshot for the monitor reads it."
     import datetime as dt
-    from mlworkbench.monitor import snapshot_log
+    from mlworkbench.monitor.monitor import snapshot_log
     engine = make_engine(pg)
     with engine.begin() as c:  # the tables as the first release created them
         c.exec_driver_sql('CREATE TABLE mlwb_schema (version INTEGER NOT NULL)'); c.exec_driver_sql('INSERT INTO mlwb_schema VALUES (1)')

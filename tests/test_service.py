@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from mlworkbench.config import RegistryParams, ServeParams
-from mlworkbench.predict import Predictor
-from mlworkbench.predlog import read_log, sqlite_path
-from mlworkbench.registry import Registry, demo_model, load_version
-from mlworkbench.service import Service, create_app
+from mlworkbench.config.params import RegistryParams, ServeParams
+from mlworkbench.serve.predict import Predictor
+from mlworkbench.serve.predlog import read_log, sqlite_path
+from mlworkbench.serve.registry import Registry, load_version
+from mlworkbench.workbench.testing import demo_model
+from mlworkbench.serve.service import Service, create_app
 
 ROW = {'distance': 500.0, 'temp': 61.5, 'airline': 'AA', 'hour': 5}
 

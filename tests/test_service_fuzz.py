@@ -25,7 +25,7 @@ def live(tmp_path_factory):
                 train__progress=False, registry={'root': 'models/registry', 'name': 'arr_delay'},
                 serve={'database_url': 'sqlite:///logs/predictions.db', 'max_rows': 50, 'max_body_bytes': 100_000, 'body_timeout_seconds': 5})
     for stage in ('ingest', 'prep', 'train'): project.run('stage', stage)
-    from mlworkbench.registry import Registry
+    from mlworkbench.serve.registry import Registry
     Registry(project.root / 'models' / 'registry', 'arr_delay').register(project.root / 'models', None, alias='champion')
     server = Server(project)
     yield project, server

@@ -10,10 +10,11 @@ import orjson
 import pytest
 
 from conftest import ADMIN_TOKEN
-from mlworkbench.loadgen import http_request, load
-from mlworkbench.predict import Predictor
-from mlworkbench.predlog import read_log, sqlite_path
-from mlworkbench.registry import Registry, demo_model, load_version
+from mlworkbench.workbench.loadgen import http_request, load
+from mlworkbench.serve.predict import Predictor
+from mlworkbench.serve.predlog import read_log, sqlite_path
+from mlworkbench.serve.registry import Registry, load_version
+from mlworkbench.workbench.testing import demo_model
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import yaml
 
 from conftest import REPO, fast_train_params, loans_params, make_loans_csv
-from mlworkbench.features import CyclicalEncoder
-from mlworkbench.modelfile import ModelFileError, load_model
+from mlworkbench.model.features import CyclicalEncoder
+from mlworkbench.model.modelfile import ModelFileError, load_model
 
 
 @parametrize_with_checks([CyclicalEncoder(24.0)])
@@ -72,10 +72,10 @@ def test_every_family_loads_under_the_trusted_types(task, tmp_path):
     "Whatever candidate wins, its saved pipeline must load: TRUSTED_TYPES covers every family the workbench builds."
     import numpy as np
     import pandas as pd
-    from mlworkbench.config import Candidate, FeaturesParams
-    from mlworkbench.features import feature_roles
-    from mlworkbench.modelfile import save_model
-    from mlworkbench.train import ESTIMATORS, make_pipeline
+    from mlworkbench.config.params import Candidate, FeaturesParams
+    from mlworkbench.model.features import feature_roles
+    from mlworkbench.model.modelfile import save_model
+    from mlworkbench.model.train import ESTIMATORS, make_pipeline
     rng = np.random.default_rng(0)
     df = pd.DataFrame({'x': rng.normal(size=300), 'k': rng.choice(list('abc'), 300), 'h': np.arange(300) % 24})
     df.loc[::7, 'x'] = np.nan

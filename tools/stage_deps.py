@@ -5,7 +5,7 @@
     python tools/stage_deps.py --write   # rewrite those deps in dvc.yaml (`make deps`), comments and layout kept
 
 A stage's roots are what its command runs: for `mlwb stage NAME`, the code cells of pipeline/NAME.ipynb and the runner
-that executes it and writes its report; for another `mlwb SUB`, the imports inside `cmd_SUB` of mlworkbench/cli.py.
+that executes it and writes its report; for another `mlwb SUB`, the imports inside `cmd_SUB` of mlworkbench/workbench/cli.py.
 From the roots, every `import` anywhere in a module (top level or inside a function: a lazy import runs too) is
 followed through the library's source with `ast` (no code is imported or run). A module brings its packages'
 `__init__.py` (the package version is recorded in model.json). The generated deps are the stage notebook, then the
@@ -79,12 +79,12 @@ def stage_roots(name: str, cmd: str, root: Path = REPO) -> set[str]:
     words = cmd.split()
     if words[:3] == ['mlwb', 'stage', name]:
         notebook = root / 'pipeline' / f'{name}.ipynb'
-        return _imports(ast.parse(_notebook_code(notebook), str(notebook)), '__main__', False) | {f'{PACKAGE}.runner'}
+        return _imports(ast.parse(_notebook_code(notebook), str(notebook)), '__main__', False) | {f'{PACKAGE}.workbench.runner'}
     if words[:1] == ['mlwb'] and len(words) >= 2:
-        cli = root / PACKAGE / 'cli.py'
+        cli = root / PACKAGE / 'workbench' / 'cli.py'
         for node in ast.walk(ast.parse(cli.read_text(encoding='utf-8'))):
             if isinstance(node, ast.FunctionDef) and node.name == f"cmd_{words[1].replace('-', '_')}":
-                return _imports(node, f'{PACKAGE}.cli', False)
+                return _imports(node, f'{PACKAGE}.workbench.cli', False)
         raise SystemExit(f"stage_deps: dvc.yaml stage '{name}' runs `{cmd}`, but {cli.relative_to(root)} has no cmd_{words[1]}")
     raise SystemExit(f"stage_deps: dvc.yaml stage '{name}' runs `{cmd}`: expected `mlwb stage {name}` or another `mlwb` command")
 

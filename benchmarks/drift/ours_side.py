@@ -8,8 +8,8 @@ import time
 
 import pandas as pd
 
-from mlworkbench.config import MonitorParams, load_params
-from mlworkbench.drift import drift_report
+from mlworkbench.config.params import MonitorParams, load_params
+from mlworkbench.monitor.drift import drift_report
 
 
 def main(ref_path, cur_path, features_path, repeats, params_path):

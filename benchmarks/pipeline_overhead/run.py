@@ -31,7 +31,7 @@ os.chdir(work)
 t0 = time.perf_counter()
 from execnb.nbio import read_nb
 from execnb.shell import CaptureShell
-from mlworkbench.runner import stage_inputs
+from mlworkbench.workbench.runner import stage_inputs
 stages = yaml.safe_load((work / 'dvc.yaml').read_text())['stages']
 for name, stage in stages.items():
     if stage['cmd'].startswith('mlwb stage '):  # the stage notebook's cells, with its params, in an in-process IPython shell
@@ -40,7 +40,7 @@ for name, stage in stages.items():
         shell.run_all(nb, exc_stop=True, inject_code=f'params = {stage_inputs(name, work)!r}', inject_idx=next(
             i for i, c in enumerate(nb.cells) if 'parameters' in c.metadata.get('tags', [])))
     else:  # a plain command (collect): the function it calls
-        from mlworkbench.cli import main
+        from mlworkbench.workbench.cli import main
         assert main(stage['cmd'].split()[1:] + ['--project', str(work)]) == 0
 print(time.perf_counter() - t0)
 '''

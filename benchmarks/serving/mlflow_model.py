@@ -13,7 +13,7 @@ from mlflow.pyfunc import PythonModel
 
 class SkopsPipeline(PythonModel):
     def load_context(self, context):
-        from mlworkbench.modelfile import load_model
+        from mlworkbench.model.modelfile import load_model
         self.model = load_model(context.artifacts['model'])
         record = json.loads(open(context.artifacts['record']).read())
         self.dtypes = {f['name']: ('str' if f['kind'] == 'string' else 'Int64' if f.get('integer') else 'float64') for f in record['features']}

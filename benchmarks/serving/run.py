@@ -32,7 +32,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from mlworkbench.loadgen import http_request, load  # noqa: E402
+from mlworkbench.workbench.loadgen import http_request, load  # noqa: E402
 
 
 def free_port():
@@ -57,7 +57,7 @@ def pin(cpu):
 
 
 def start_ours(work, model_dir, workers, log):
-    from mlworkbench.registry import Registry
+    from mlworkbench.serve.registry import Registry
     proj = work / 'project'
     (proj / 'models').mkdir(parents=True)
     (proj / 'dvc.yaml').write_text('stages: {}\n')
@@ -148,7 +148,7 @@ def run_server(name, args, work, model_dir, mlflow_model, singles, records, batc
     finally:
         stop(proc)
     if name == 'mlwb':
-        from mlworkbench.predlog import make_engine
+        from mlworkbench.serve.predlog import make_engine
         with make_engine(f"sqlite:///{proj / 'logs' / 'predictions.db'}").connect() as c:
             r['logged_rows'] = c.exec_driver_sql('SELECT count(*) FROM mlwb_predictions').scalar()
     return r
@@ -161,7 +161,7 @@ def markdown(results: dict, command: str) -> str:
              f"MLflow {results['mlflow_version']} in its own venv). Model: the trained `{results['model']['estimator']}` pipeline "
              f"({results['model']['features']} features, sha256 {results['model']['sha256']}…), the same file for both servers. "
              f"{results['workers']} worker per server, 1 BLAS/OpenMP thread each, server pinned to CPU 0 and the load generator "
-             f"(`mlworkbench.loadgen`, closed loop, keep-alive) to CPU 1; single rows for {results['seconds']:g} s per concurrency; "
+             f"(`mlworkbench.workbench.loadgen`, closed loop, keep-alive) to CPU 1; single rows for {results['seconds']:g} s per concurrency; "
              f"each server ran {results['repeats']} times, taking turns, and every figure is the median of the runs. Both receive the "
              f"same bodies (MLflow's `dataframe_split` on `/invocations`); ours also validates every row against the schema and logs it to SQLite.",
              '', '| load | mlwb serve req/s | p50 ms | p99 ms | mlflow models serve req/s | p50 ms | p99 ms | mlwb / MLflow throughput |',
