@@ -61,7 +61,7 @@ def warm_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp('warm')
     os.environ['MLWB_WARM_DIR'] = str(folder)
     yield folder
-    from mlworkbench.workbench.launcher import stop_warm
+    from mlworkbench.workbench.warm import stop_warm
     stop_warm()
 
 

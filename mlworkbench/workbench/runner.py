@@ -65,11 +65,11 @@ def stage_inputs(name: str, project: str | Path = '.', params_file: str = 'param
         except KeyError: raise ParamsError(f"{params_file}: stage '{name}' reads '{key}', which is not set") from None
     return picked
 
-def stage_params(name: str, params: dict | None = None, chdir: bool = True) -> Params:
+def stage_params(name: str, # the stage, as dvc.yaml names it
+                 params: dict | None = None, # what the runner injected; None reads the stage's keys from params.yaml
+                ) -> Params:
     "Typed params for a stage notebook: the injected `params`, or the declared keys of params.yaml."
-    project = find_project()
-    if chdir: os.chdir(project)  # stage notebooks always work from the project root, wherever they are opened
-    if params is None: params = stage_inputs(name, project)
+    if params is None: params = stage_inputs(name, find_project())
     return validate_params(params, f"stage '{name}' params")
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #aefb1d19
@@ -88,6 +88,7 @@ def _alive(owner: dict) -> bool:
     except psutil.AccessDenied: return True
 
 def _remove(path: Path):
+    "Delete a file, link or folder, if it is there."
     if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
     elif path.exists() or path.is_symlink(): path.unlink()
 
@@ -101,6 +102,7 @@ def _put_back(backup: Path, project: Path, manifest: dict) -> list[str]:
         elif out not in manifest['existing']: _remove(project / out)  # made by the failed run (one still listed in `existing` was never moved)
     return back
 
+# %% ../../nbs/06_workbench/01_runner.ipynb #eeb1ed67
 class KeepOutputs:
     "Context manager: move `outs` aside; put them back if the block fails (or the next run, if it was killed), drop them if it succeeds."
     def __init__(self, outs, project='.', stage: str = ''): self.outs, self.project, self.stage = list(outs), Path(project), stage
@@ -122,7 +124,6 @@ class KeepOutputs:
         self.backup.rename(done)  # one step: from here on, a kill leaves nothing to put back
         shutil.rmtree(done, ignore_errors=True)
         return False
-
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #c2d4e6f8
 def restore_interrupted(project: str | Path = '.') -> list[str]:
@@ -228,18 +229,23 @@ def warm_up():
 THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS', 'NUMEXPR_NUM_THREADS')
 
 @contextlib.contextmanager
-def one_thread_each():
-    "BLAS and OpenMP on one thread while the block runs, here and in joblib's workers: sums add up in one order on every machine."
-    from joblib import parallel_config
-    from threadpoolctl import threadpool_limits
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update(dict.fromkeys(THREAD_VARS, '1'))  # what a library loaded from now on reads when it starts its threads
-    try:
-        with threadpool_limits(1), parallel_config(backend='loky', inner_max_num_threads=1): yield  # the libraries loaded already
+def _environ(**values):
+    "The environment variables `values` set while the block runs, then as they were."
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try: yield
     finally:
         for k, v in saved.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
+
+@contextlib.contextmanager
+def one_thread_each():
+    "BLAS and OpenMP on one thread while the block runs, here and in joblib's workers: sums add up in one order on every machine."
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+    with _environ(**dict.fromkeys(THREAD_VARS, '1')):  # what a library loaded from now on reads when it starts its threads
+        with threadpool_limits(1), parallel_config(backend='loky', inner_max_num_threads=1): yield  # the libraries loaded already
 
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #65b3a027
@@ -262,9 +268,7 @@ def run_stage(name: str, project: str | Path = '.', params_file: str = 'params.y
     failed = report.with_suffix('.failed.ipynb')
     failed.unlink(missing_ok=True)
     outs = list(dict.fromkeys(spec['outs'] + [f'reports/{name}.ipynb', f'reports/{name}.html']))
-    os.environ['MPLBACKEND'] = REPORT_BACKEND
-    os.environ['MLWB_STAGE'] = name  # library progress bars stay off: their timings would make reports differ run to run
-    with KeepOutputs(outs, project, name), one_thread_each():
+    with KeepOutputs(outs, project, name), one_thread_each(), _environ(MPLBACKEND=REPORT_BACKEND):  # before the notebook imports pyplot
         try:
             papermill.execute_notebook(str(notebook), str(report), parameters={'params': params}, cwd=str(project), engine_name=_engine(),
                                        kernel_name='python3', progress_bar=progress, request_save_on_cell_execute=False)
