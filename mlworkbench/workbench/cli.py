@@ -130,7 +130,8 @@ def cmd_serve(args):
         if run_dir: shutil.rmtree(run_dir, ignore_errors=True)
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #62e758fb
-def add_deploy_commands(sub):
+def add_deploy_commands(sub, # the subparsers of `parser()`
+                       ):
     "The `registry` and `serve` subcommands."
     s = sub.add_parser('registry', help='List, register, promote and roll back model versions.', description='The model registry (params.yaml `registry`).')
     rsub = s.add_subparsers(dest='action', required=True, metavar='ACTION')
@@ -242,7 +243,8 @@ def cmd_retrain(args):
     print(f"  {'PROMOTED: ' + out['challenger'] + ' is champion; ' + out['reload'] if out['promoted'] else 'kept ' + out['champion'] + ' as champion'}")
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #852f093d
-def add_loop_commands(sub):
+def add_loop_commands(sub, # the subparsers of `parser()`
+                     ):
     "The `collect`, `monitor`, `replay`, `retrain` and `backtest` subcommands."
     def add(name, func, short):
         s = sub.add_parser(name, help=short, description=func.__doc__)
@@ -290,7 +292,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_warm)
     return ap
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, # the arguments after `mlwb` (default: the command line's)
+        ) -> int:
     "Entry point of `mlwb`: run the command; a user's mistake is one line on stderr and exit code 2."
     args = parser().parse_args(argv)
     try: args.func(args)

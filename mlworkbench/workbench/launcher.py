@@ -201,7 +201,8 @@ def _umask() -> int:
     mask = os.umask(0); os.umask(mask)
     return mask
 
-def start_server(path: Path):
+def start_server(path: Path, # the socket it will serve (`socket_path()`)
+                ):
     "Start the warm interpreter for this environment, detached: its own session, no inherited pipes."
     boot = 'import sys, json; sys.path[:] = json.loads(sys.argv[1]); from mlworkbench.workbench.launcher import serve; serve(sys.argv[2])'
     with open(path.with_suffix('.log'), 'ab') as log:
@@ -227,7 +228,9 @@ def _lines(conn):
             yield line.decode()
 
 # %% ../../nbs/06_workbench/03_launcher.ipynb #d2570b48
-def run_warm(argv: list[str], wait: float = 60.0) -> int | None:
+def run_warm(argv: list[str], # the arguments after `mlwb`
+             wait: float = 60.0, # seconds to wait for a warm interpreter to take the command
+            ) -> int | None:
     "Run `mlwb ARGV` in a fork of this environment's warm interpreter; its exit code, or None if none answered within `wait` s."
     path = socket_path()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -260,7 +263,8 @@ def run_warm(argv: list[str], wait: float = 60.0) -> int | None:
 # %% ../../nbs/06_workbench/03_launcher.ipynb #3b546dd0
 _CAN_FORK = hasattr(os, 'fork') and hasattr(socket, 'send_fds') and hasattr(socket, 'AF_UNIX')
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, # the arguments after `mlwb` (default: the command line's)
+        ) -> int:
     "Entry point of `mlwb`: DVC's stage commands run warm when they can; every other command (and `MLWB_WARM=0`) runs here."
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] and argv[0] in WARM_COMMANDS: stop_with_invoker()
@@ -285,13 +289,15 @@ def invoker_chain() -> list[int]:
         proc = proc.parent()
     return chain
 
-def chain_intact(chain: list[int]) -> bool:
+def chain_intact(chain: list[int], # pids, child first (`invoker_chain()`)
+                ) -> bool:
     "Whether each process of `chain` still has the next one as its parent (a process whose parent dies is handed to another)."
     import psutil
     try: return all(psutil.Process(child).ppid() == parent for child, parent in zip(chain, chain[1:]))
     except psutil.NoSuchProcess: return False
 
-def stop_with_invoker(every: float = 0.5):
+def stop_with_invoker(every: float = 0.5, # seconds between two looks at the process chain
+                     ):
     "For a command DVC started: stop it as Ctrl-C would when the `dvc` above it dies; SIGTERM and SIGHUP stop it so too."
     for signum in (signal.SIGTERM, signal.SIGHUP): signal.signal(signum, signal.default_int_handler)
     if 'DVC_STAGE' not in os.environ: return

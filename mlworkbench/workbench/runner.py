@@ -33,7 +33,9 @@ def _out_path(entry) -> str:
     "Path of a dvc.yaml outs/metrics/plots entry, which is a string or a one-key map."
     return entry if isinstance(entry, str) else next(iter(entry))
 
-def stage_spec(name: str, project: str | Path = '.') -> dict:
+def stage_spec(name: str, # the stage, as dvc.yaml names it
+               project: str | Path = '.', # the project folder
+              ) -> dict:
     "Stage `name` of dvc.yaml: its params keys and every path it writes."
     project = Path(project)
     stages = (yaml.safe_load((project / 'dvc.yaml').read_text()) or {}).get('stages', {})
@@ -55,7 +57,10 @@ def _get_dotted(raw: dict, key: str):
         node = node[part]
     return node
 
-def stage_inputs(name: str, project: str | Path = '.', params_file: str = 'params.yaml') -> dict:
+def stage_inputs(name: str, # the stage, as dvc.yaml names it
+                 project: str | Path = '.', # the project folder
+                 params_file: str = 'params.yaml', # the params file, relative to the project
+                ) -> dict:
     "The params that stage `name` declares in dvc.yaml, validated, as plain values."
     project = Path(project)
     full = validate_params(read_params(project / params_file), params_file).model_dump(mode='json', by_alias=True)
@@ -126,7 +131,8 @@ class KeepOutputs:
         return False
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #c2d4e6f8
-def restore_interrupted(project: str | Path = '.') -> list[str]:
+def restore_interrupted(project: str | Path = '.', # the project whose `.mlwb/` backups are looked at
+                       ) -> list[str]:
     "Put back the outputs that killed stages left in `.mlwb/backup-*`; one line per stage saying what came back."
     project, said = Path(project), []
     for folder in sorted((project / '.mlwb').glob('*-*')):
@@ -170,7 +176,9 @@ def _html_exporter():
     from nbconvert import HTMLExporter
     return HTMLExporter(template_name='lab')
 
-def write_html(nb, path: str | Path):
+def write_html(nb, # the executed notebook (nbformat)
+               path: str | Path, # the HTML file to write
+              ):
     "An HTML copy of notebook `nb` (figures embedded, no external assets needed to read it)."
     body, _ = _html_exporter().from_notebook_node(nb)
     Path(path).write_text(body, encoding='utf-8')
@@ -249,7 +257,11 @@ def one_thread_each():
 
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #65b3a027
-def run_stage(name: str, project: str | Path = '.', params_file: str = 'params.yaml', progress: bool = False) -> Path:
+def run_stage(name: str, # the stage, as dvc.yaml names it
+              project: str | Path = '.', # the project folder
+              params_file: str = 'params.yaml', # the params file, relative to the project
+              progress: bool = False, # papermill's progress bar over the notebook's cells
+             ) -> Path:
     "Run `pipeline/NAME.ipynb` with its params; write `reports/NAME.ipynb` and `.html`; return the report path."
     import nbformat, papermill
     from papermill.exceptions import PapermillExecutionError

@@ -56,7 +56,8 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError: return False
     except PermissionError: return True
 
-def stop_warm(wait: float = 10.0) -> int:
+def stop_warm(wait: float = 10.0, # seconds to wait for them to exit
+             ) -> int:
     "Stop every warm interpreter of this user (commands they are running finish first); how many were stopped."
     running = warm_interpreters()
     for w in running:
