@@ -16,7 +16,8 @@ from .runner import run_stage
 # %% auto #0
 __all__ = ['USER_ERRORS', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list', 'cmd_registry_register',
            'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands', 'cmd_collect',
-           'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'parser', 'main']
+           'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
+           'add_init_command', 'parser', 'main']
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #892be81f
 class CommandError(UserError, RuntimeError):
@@ -272,6 +273,35 @@ def add_loop_commands(sub, # the subparsers of `parser()`
     s.add_argument('-q', '--quiet', action='store_true', help="no output from dvc exp run")
     add('collect', cmd_collect, 'Snapshot the prediction log into data/production/ (what the monitor stage reads).')
 
+# %% ../../nbs/06_workbench/04_cli.ipynb #5e58d30d
+def cmd_init(args):
+    "Write params.yaml for your own table (a CSV or Parquet file, or a glob): every section inferred from it and checked."
+    from mlworkbench.workbench.init import init_project
+    ids = tuple(c.strip() for c in (args.id_columns or '').split(',') if c.strip())
+    time_column = None if args.no_time_column else (args.time_column or 'auto')
+    proposal = init_project(args.data, args.target, args.project, args.task, time_column, ids, args.timezone, args.force)
+    p = proposal.params
+    print(proposal.table().to_string(index=False))
+    print(f"\ntask: {p['data']['task']} ({proposal.task_why}); time column: {p['data']['time_column'] or 'none (a seeded random split)'}; "
+          f"table '{p['prep']['main_table']}' from {next(iter(p['ingest']['tables'].values()))}")
+    for w in proposal.warnings: print(f'check: {w}')
+    print('wrote params.yaml: fill in its TODOs (the model card), then run `dvc repro`')
+
+def add_init_command(sub, # the subparsers of `parser()`
+                    ):
+    "The `init` subcommand."
+    s = sub.add_parser('init', help='Write params.yaml for your own table, inferred from it.', description=cmd_init.__doc__)
+    s.add_argument('data', help='a CSV or Parquet file, or a glob of them (copied to data/external/ if it is elsewhere)')
+    s.add_argument('--target', required=True, help='the column to predict')
+    s.add_argument('--task', choices=['regression', 'classification'], help='default: inferred from the target')
+    s.add_argument('--time-column', help='the column that orders the rows (default: the timestamp column found)')
+    s.add_argument('--no-time-column', action='store_true', help='rows have no order in time: a seeded random split')
+    s.add_argument('--id-columns', help='comma-separated columns that identify a row (dropped)')
+    s.add_argument('--timezone', help='the time column\'s local zone, e.g. Europe/Paris (calendar features)')
+    s.add_argument('--force', action='store_true', help='replace an existing params.yaml (kept as params.yaml.bak)')
+    s.add_argument('--project', default='.', help='project folder')
+    s.set_defaults(func=cmd_init)
+
 # %% ../../nbs/06_workbench/04_cli.ipynb #7d12687c
 def parser() -> argparse.ArgumentParser:
     "The `mlwb` argument parser, one subcommand per task."
@@ -285,6 +315,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('params', help=cmd_params.__doc__, description=cmd_params.__doc__)
     s.add_argument('--project', default='.', help='project folder')
     s.set_defaults(func=cmd_params)
+    add_init_command(sub)
     add_deploy_commands(sub)
     add_loop_commands(sub)
     s = sub.add_parser('warm', help=cmd_warm.__doc__.split(',')[0] + '.', description=cmd_warm.__doc__ + ' (see mlworkbench.workbench.warm and .launcher)')
