@@ -66,7 +66,11 @@ TRAIN_METRICS = {'regression': ('mae', 'rmse', 'r2'),  # what train.metric may n
 REPORT_METRICS = {'regression': ('mae', 'rmse', 'r2', 'mape'),  # what evaluate reports and monitor.metric may name (mlworkbench.model.metrics)
                   'classification': ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss')}
 
-def check_metric(metric: str, task: str | None, key: str = 'train.metric', metrics: dict = TRAIN_METRICS) -> str:
+def check_metric(metric: str, # a metric name
+                 task: str | None, # 'regression', 'classification', or None for any task
+                 key: str = 'train.metric', # the params key it came from, for the message
+                 metrics: dict = TRAIN_METRICS, # task -> valid names
+                ) -> str:
     "`metric` if it is one of `task`'s in `metrics` (any task's if None), else a `ParamsError` naming `key` and the valid names."
     valid = list(metrics[task]) if task else list(dict.fromkeys(m for ms in metrics.values() for m in ms))
     if metric in valid: return metric
@@ -99,7 +103,9 @@ class Candidate(Section):
             if unknown: raise ValueError(f'{t}.drop: {unknown} not in this candidate\'s params or space')
         return self
 
-    def for_task(self, task: str) -> Candidate:
+    def for_task(self,
+                 task: str, # data.task: 'regression' or 'classification'
+                ) -> Candidate:
         "The candidate as it runs for `task`: the shared params and space without `drop`, that task's own laid over them."
         own = getattr(self, task) or TaskValues()
         kept = lambda d: {k: v for k, v in d.items() if k not in own.drop}
@@ -134,7 +140,9 @@ class TrainParams(Section):
         if not set(self.candidates) - set(self.baselines): raise ValueError('candidates: name at least one candidate that is not a baseline')
         return self
 
-    def for_task(self, task: str) -> TrainParams:
+    def for_task(self,
+                 task: str, # data.task: 'regression' or 'classification'
+                ) -> TrainParams:
         "These params as they run for `task`: its metric, and every candidate with its task's values laid over the shared ones."
         metric = self.metric.get(task) if isinstance(self.metric, dict) else self.metric
         if metric is None: raise ParamsError(f"train.metric names no metric for data.task '{task}'; add {task}: one of {list(TRAIN_METRICS[task])}")

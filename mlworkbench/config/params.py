@@ -102,7 +102,9 @@ def _describe(err: dict, model) -> str:
         return '\n'.join(f'{path}.{m}' if loc and re.match(r'[\w.]+: ', m) else f'{path}: {m}' if loc else m for m in msg.split('\n'))
     return f"{path}: expected {msg}, got {err['input']!r}"
 
-def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
+def validate_params(raw: dict, # the parsed params.yaml (`read_params`)
+                    source: str = 'params.yaml', # where it came from, for the messages
+                   ) -> Params:
     "Typed `Params` from a parsed params.yaml, or a `ParamsError` listing every bad key."
     if raw is None: raw = {}
     if not isinstance(raw, dict): raise ParamsError(f'{source}: expected a mapping of sections, got {type(raw).__name__}')
@@ -112,7 +114,10 @@ def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
         raise ParamsError(f'{source}: ' + ('\n  '.join([''] + lines) if len(lines) > 1 else lines[0])) from None
 
 # %% ../../nbs/01_config/01_params.ipynb #47912718
-def with_env(section: Section, prefix: str, environ=None) -> Section:
+def with_env(section: Section, # a loaded section, e.g. `ServeParams`
+             prefix: str, # the variables' prefix, e.g. 'MLWB_SERVE'
+             environ=None, # the environment (default: `os.environ`)
+            ) -> Section:
     "`section` with each key overridden by the environment variable PREFIX_KEY, e.g. MLWB_SERVE_PORT=8001."
     import os
     environ = os.environ if environ is None else environ
@@ -127,7 +132,10 @@ def with_env(section: Section, prefix: str, environ=None) -> Section:
         raise ParamsError(f"{var}: {msg}, got {err['input']!r}") from None
 
 # %% ../../nbs/01_config/01_params.ipynb #70ea43ce
-def set_dotted(raw: dict, key: str, value) -> dict:
+def set_dotted(raw: dict, # parsed params, changed in place
+               key: str, # a dotted path, e.g. 'train.cv.folds'
+               value, # the value to set
+              ) -> dict:
     "Set `raw[a][b][c] = value` for `key='a.b.c'`, creating maps on the way."
     *parents, last = key.split('.')
     node = raw
@@ -141,7 +149,8 @@ def _unquoted_dates(node, path=()):
     if isinstance(node, list): return [p for i, v in enumerate(node) for p in _unquoted_dates(v, (*path, str(i)))]
     return ['.'.join(path)] if isinstance(node, (dt.date, dt.datetime)) else []
 
-def read_params(path: str | Path = 'params.yaml') -> dict:
+def read_params(path: str | Path = 'params.yaml', # the params file
+               ) -> dict:
     "The parsed but unvalidated params.yaml."
     path = Path(path)
     if not path.exists(): raise ParamsError(f'{path}: no such file (run from the project folder, or pass its path)')
@@ -151,7 +160,9 @@ def read_params(path: str | Path = 'params.yaml') -> dict:
     if dates: raise ParamsError(f"{path}: {dates[0]}: write dates in quotes, e.g. '2013-01-01' (DVC cannot read unquoted YAML dates)")
     return raw
 
-def load_params(path: str | Path = 'params.yaml', overrides: dict | None = None) -> Params:
+def load_params(path: str | Path = 'params.yaml', # the params file
+                overrides: dict | None = None, # dotted key -> value, as `dvc exp run -S` gives them
+               ) -> Params:
     "Typed params from `path`, with optional dotted-key `overrides`."
     raw = read_params(path)
     for k, v in (overrides or {}).items(): set_dotted(raw, k, v)
