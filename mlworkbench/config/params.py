@@ -25,7 +25,7 @@ _all_ = ['ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck', 
           'RetrainParams']  # the sections, importable from here as before
 
 # %% auto #0
-__all__ = ['Params', 'validate_params', 'with_env', 'set_dotted', 'read_params', 'load_params', 'ParamsError', 'Section',
+__all__ = ['Params', 'set_dotted', 'validate_params', 'with_env', 'read_params', 'load_params', 'ParamsError', 'Section',
            'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures',
            'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS',
            'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
@@ -71,6 +71,18 @@ class Params(Section):
         missing = [s for s in sections if getattr(self, s) is None]
         if missing: raise ParamsError(f'params.yaml: missing section(s) {missing}')
         return tuple(getattr(self, s) for s in sections)
+
+# %% ../../nbs/01_config/01_params.ipynb #70ea43ce
+def set_dotted(raw: dict, # parsed params, changed in place
+               key: str, # a dotted path, e.g. 'train.cv.folds'
+               value, # the value to set
+              ) -> dict:
+    "Set `raw[a][b][c] = value` for `key='a.b.c'`, creating maps on the way."
+    *parents, last = key.split('.')
+    node = raw
+    for p in parents: node = node.setdefault(p, {})
+    node[last] = value
+    return raw
 
 # %% ../../nbs/01_config/01_params.ipynb #df5d3e75
 def _allowed_keys(model, loc) -> list[str]:
@@ -131,18 +143,7 @@ def with_env(section: Section, # a loaded section, e.g. `ServeParams`
         msg = err['msg'].removeprefix('Value error, ') if err['type'] == 'value_error' else 'expected ' + err['msg'].removeprefix('Input should be ')
         raise ParamsError(f"{var}: {msg}, got {err['input']!r}") from None
 
-# %% ../../nbs/01_config/01_params.ipynb #70ea43ce
-def set_dotted(raw: dict, # parsed params, changed in place
-               key: str, # a dotted path, e.g. 'train.cv.folds'
-               value, # the value to set
-              ) -> dict:
-    "Set `raw[a][b][c] = value` for `key='a.b.c'`, creating maps on the way."
-    *parents, last = key.split('.')
-    node = raw
-    for p in parents: node = node.setdefault(p, {})
-    node[last] = value
-    return raw
-
+# %% ../../nbs/01_config/01_params.ipynb #5e65ea7b
 def _unquoted_dates(node, path=()):
     "Dotted paths of values YAML parsed as dates: DVC refuses those, so params.yaml must quote them."
     if isinstance(node, dict): return [p for k, v in node.items() for p in _unquoted_dates(v, (*path, str(k)))]
