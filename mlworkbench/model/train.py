@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 
 from ..config.params import CVParams, Candidate, DataParams, Distribution, FeaturesParams, TrainParams
-from .candidates import ESTIMATORS, SCORERS, check_train_params, make_pipeline
+from .candidates import SCORERS, check_train_params, make_pipeline
 from .features import build_features, feature_roles
 from .modelfile import save_model
 from .record import ModelRecord
