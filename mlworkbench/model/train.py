@@ -251,7 +251,7 @@ def write_training(sel: Selection, # from `select_model`
     record = {
         'task': data.task, 'target': data.target, 'time_column': data.time_column,
         'features': feature_schema(df, sel.roles), 'roles': sel.roles,
-        'classes': sorted(map(str, df[data.target].unique())) if data.task == 'classification' else None,
+        'classes': [str(c) for c in sel.model.classes_] if data.task == 'classification' else None,  # the model's order: the last is predict_proba's last column
         'threshold': threshold, 'chosen': sel.chosen, 'estimator': best.loc[sel.chosen, 'estimator'],
         'metric': train.metric, 'cv': {name: {'mean': float(r['cv_mean']), 'std': float(r['cv_std']), 'folds': r['fold_scores'],
                                               'params': r['params'], 'baseline': bool(r['baseline'])} for name, r in best.iterrows()},
