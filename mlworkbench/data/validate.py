@@ -19,7 +19,8 @@ __all__ = ['parse_times', 'raw_schema', 'describe_failures', 'validate_table']
 _DTYPES = {'float': 'float64', 'int': 'Int64', 'str': 'str', 'bool': 'boolean', 'category': 'category',
            'datetime': pd.DatetimeTZDtype('ns', 'UTC')}
 
-def parse_times(s: pd.Series) -> pd.Series:
+def parse_times(s: pd.Series, # times as text or timestamps
+               ) -> pd.Series:
     "`s` as UTC timestamps; unparseable values become missing (and are then caught by the schema)."
     if isinstance(s.dtype, pd.DatetimeTZDtype): return s.dt.tz_convert('UTC')
     return pd.to_datetime(s, utc=True, errors='coerce', format='mixed')
@@ -28,7 +29,9 @@ def _plain(x: float):
     "12.0 -> 12, so messages show the bound as the user wrote it."
     return int(x) if float(x).is_integer() else x
 
-def raw_schema(table: str, columns: dict[str, ColumnCheck]) -> pa.DataFrameSchema:
+def raw_schema(table: str, # the raw table name
+               columns: dict[str, ColumnCheck], # column -> expected shape (its prep.columns entry)
+              ) -> pa.DataFrameSchema:
     "A pandera schema for raw `table` from its `prep.columns` entry (other columns pass through)."
     cols = {}
     for name, c in columns.items():
@@ -40,7 +43,11 @@ def raw_schema(table: str, columns: dict[str, ColumnCheck]) -> pa.DataFrameSchem
     return pa.DataFrameSchema(cols, name=table, strict=False)
 
 # %% ../../nbs/02_data/02_validate.ipynb #54bb27c1
-def describe_failures(table: str, failures: pd.DataFrame, extra: list[str] = (), sample: int = 5) -> str:
+def describe_failures(table: str, # the raw table name
+                      failures: pd.DataFrame, # pandera's failure cases
+                      extra: list[str] = (), # more lines to report
+                      sample: int = 5, # offending values shown per line
+                     ) -> str:
     "One line per (column, check) of pandera's failure cases (and `extra` lines), with a few offending rows."
     lines = list(extra)
     for (column, check), group in failures.groupby(['column', 'check'], dropna=False, sort=False):
@@ -53,7 +60,10 @@ def describe_failures(table: str, failures: pd.DataFrame, extra: list[str] = (),
         lines.append(f"column '{column}': check {check} failed for {what}")
     return f"raw table '{table}' is invalid:\n  " + '\n  '.join(lines)
 
-def validate_table(df: pd.DataFrame, table: str, columns: dict[str, ColumnCheck]) -> pd.DataFrame:
+def validate_table(df: pd.DataFrame, # the raw table
+                   table: str, # its name
+                   columns: dict[str, ColumnCheck], # column -> expected shape (its prep.columns entry)
+                  ) -> pd.DataFrame:
     "`df` checked and coerced to its declared schema, or a `DataError` naming every bad column."
     df, bad_times = df.copy(), []
     for name, c in columns.items():

@@ -26,21 +26,28 @@ class CyclicalEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, period: float = 24.0):  # length of one cycle, in the column's units
         self.period = period
 
-    def fit(self, X, y=None):
+    def fit(self,
+            X, # the cyclical columns
+            y=None, # ignored
+           ):
         "Check `X` and remember its shape; there is nothing to learn."
         if not (isinstance(self.period, (int, float)) and self.period > 0):
             raise ValueError(f'CyclicalEncoder.period must be a positive number, got {self.period!r}')
         validate_data(self, X, ensure_all_finite='allow-nan', dtype='numeric')
         return self
 
-    def transform(self, X):
+    def transform(self,
+                  X, # the cyclical columns
+                 ):
         "Columns [sin(x1), cos(x1), sin(x2), cos(x2), ...]."
         check_is_fitted(self, 'n_features_in_')
         X = validate_data(self, X, reset=False, ensure_all_finite='allow-nan', dtype='numeric')
         angle = 2 * np.pi * np.asarray(X, dtype=float) / self.period
         return np.stack([np.sin(angle), np.cos(angle)], axis=2).reshape(len(X), -1)
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self,
+                              input_features=None, # the input columns' names (default: those seen in `fit`)
+                             ):
         "`name_sin`, `name_cos` per input column."
         check_is_fitted(self, 'n_features_in_')
         names = input_features if input_features is not None else getattr(self, 'feature_names_in_', [f'x{i}' for i in range(self.n_features_in_)])
@@ -52,7 +59,11 @@ class CyclicalEncoder(TransformerMixin, BaseEstimator):
         return tags
 
 # %% ../../nbs/03_model/01_features.ipynb #7fff9e04
-def feature_roles(df: pd.DataFrame, target: str, params: FeaturesParams, time_column: str | None = None) -> dict[str, list[str]]:
+def feature_roles(df: pd.DataFrame, # the training data
+                  target: str, # data.target, never a feature
+                  params: FeaturesParams, # the features section of params.yaml
+                  time_column: str | None = None, # data.time_column, never a feature
+                 ) -> dict[str, list[str]]:
     "Feature columns of `df` by role: numeric, categorical, cyclical."
     skip = {target, *params.exclude} | ({time_column} if time_column else set())
     for key in ('exclude', 'cyclical'):
@@ -68,7 +79,10 @@ def feature_roles(df: pd.DataFrame, target: str, params: FeaturesParams, time_co
     return roles
 
 # %% ../../nbs/03_model/01_features.ipynb #a156c4e2
-def build_features(roles: dict[str, list[str]], params: FeaturesParams, flavour: str = 'scaled') -> ColumnTransformer:
+def build_features(roles: dict[str, list[str]], # feature role -> columns (`feature_roles`)
+                   params: FeaturesParams, # how categoricals and cycles are encoded
+                   flavour: str = 'scaled', # 'scaled' (linear models) or 'tree'
+                  ) -> ColumnTransformer:
     "The feature `ColumnTransformer` for `roles`; `flavour` is 'scaled' (linear models) or 'tree'."
     if flavour not in ('scaled', 'tree'): raise ValueError(f"flavour must be 'scaled' or 'tree', got {flavour!r}")
     steps = []
@@ -92,6 +106,7 @@ def build_features(roles: dict[str, list[str]], params: FeaturesParams, flavour:
         steps.append(('cat', cat, roles['categorical']))
     return ColumnTransformer(steps, remainder='drop', verbose_feature_names_out=True)
 
-def categorical_mask(roles: dict[str, list[str]]) -> list[bool]:
+def categorical_mask(roles: dict[str, list[str]], # feature role -> columns
+                    ) -> list[bool]:
     "Which output columns of a 'tree' flavour transformer are categorical (for HistGradientBoosting)."
     return [False] * (len(roles['numeric']) + 2 * len(roles['cyclical'])) + [True] * len(roles['categorical'])

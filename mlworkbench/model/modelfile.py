@@ -59,7 +59,8 @@ TRUSTED_TYPES = frozenset({
 # %% ../../nbs/03_model/04_modelfile.ipynb #7871ea1c
 _ID = re.compile(r'("__id__": |"file": ")(\d{6,})')
 
-def canonical_skops(data: bytes) -> bytes:
+def canonical_skops(data: bytes, # a skops archive
+                   ) -> bytes:
     "The skops archive `data` with array files and object ids renumbered in order, and a fixed zip time."
     src = zipfile.ZipFile(io.BytesIO(data))
     schema = src.read('schema.json').decode()
@@ -79,7 +80,9 @@ def canonical_skops(data: bytes) -> bytes:
             z.writestr(info, entries[name])
     return out.getvalue()
 
-def save_model(model, path: str | Path) -> str:
+def save_model(model, # a fitted estimator
+               path: str | Path, # the .skops file to write
+              ) -> str:
     "Write `model` to `path` as a canonical .skops file; return its sha256."
     data = canonical_skops(sio.dumps(model))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +90,10 @@ def save_model(model, path: str | Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 # %% ../../nbs/03_model/04_modelfile.ipynb #c7a73f1f
-def load_model_bytes(data: bytes, source: str = 'model', trusted: frozenset = TRUSTED_TYPES):
+def load_model_bytes(data: bytes, # a skops archive
+                     source: str = 'model', # where it came from, for the messages
+                     trusted: frozenset = TRUSTED_TYPES, # the types a model may hold
+                    ):
     "The model in skops `data`, only if every type it holds is in `trusted`."
     try: untrusted = set(sio.get_untrusted_types(data=data))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
@@ -98,7 +104,9 @@ def load_model_bytes(data: bytes, source: str = 'model', trusted: frozenset = TR
     except Exception as e:  # a damaged archive can fail anywhere inside skops: refuse it, whatever the error
         raise ModelFileError(f'{source} could not be loaded ({type(e).__name__}: {e}); is it corrupt or tampered with?') from None
 
-def load_model(path: str | Path, trusted: frozenset = TRUSTED_TYPES):
+def load_model(path: str | Path, # a .skops file
+               trusted: frozenset = TRUSTED_TYPES, # the types a model may hold
+              ):
     "The model saved at `path`, only if every type it holds is in `trusted`."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f'no model file at {path}')

@@ -5,137 +5,36 @@
 # %% ../../nbs/03_model/05_train.ipynb #f4d01fe4
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
-import os
 import platform
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGradientBoostingClassifier,
-                              HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
-from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
-from sklearn.pipeline import Pipeline
 
-from ..config.params import TASKS, TRAIN_METRICS, CVParams, Candidate, DataParams, Distribution, FeaturesParams, ParamsError, TrainParams
-from .features import build_features, categorical_mask, feature_roles
+from ..config.params import CVParams, Candidate, DataParams, Distribution, FeaturesParams, TrainParams
+from .candidates import SCORERS, check_train_params, make_pipeline
+from .features import build_features, feature_roles
 from .modelfile import save_model
 from .record import ModelRecord
 
 # %% auto #0
-__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'estimator_class', 'valid_values', 'check_train_params', 'make_pipeline',
-           'cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'feature_schema',
-           'local_time_range', 'file_sha256', 'git_revision', 'library_versions', 'plot_candidates',
-           'plot_coefficients', 'write_training', 'decision_threshold']
+__all__ = ['cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'decision_threshold', 'feature_schema',
+           'local_time_range', 'file_sha256', 'git_revision', 'library_versions', 'write_training', 'plot_candidates',
+           'plot_coefficients']
 
-# %% ../../nbs/03_model/05_train.ipynb #91b48c34
-ESTIMATORS = {  # family -> (regressor, classifier, feature flavour)
-    'dummy': (DummyRegressor, DummyClassifier, 'scaled'),
-    'linear': (Ridge, LogisticRegression, 'scaled'),
-    'hist_gradient_boosting': (HistGradientBoostingRegressor, HistGradientBoostingClassifier, 'tree'),
-    'random_forest': (RandomForestRegressor, RandomForestClassifier, 'tree'),
-    'extra_trees': (ExtraTreesRegressor, ExtraTreesClassifier, 'tree'),
-}
-SCORERS = {  # metric -> (scikit-learn scorer, task)
-    'mae': ('neg_mean_absolute_error', 'regression'), 'rmse': ('neg_root_mean_squared_error', 'regression'),
-    'r2': ('r2', 'regression'), 'roc_auc': ('roc_auc', 'classification'), 'log_loss': ('neg_log_loss', 'classification'),
-    'average_precision': ('average_precision', 'classification'), 'f1': ('f1', 'classification'),
-    'accuracy': ('accuracy', 'classification'),
-}
-
-def estimator_class(family: str, task: str):
-    "The scikit-learn class of `family` for `task`."
-    reg, clf, _ = ESTIMATORS[family]
-    return reg if task == 'regression' else clf
-
-# %% ../../nbs/03_model/05_train.ipynb #5f5c7168
-COUNTERPARTS = {('linear', 'alpha'): ('C', 'the inverse: C = 1/alpha'), ('linear', 'C'): ('alpha', 'the inverse: alpha = 1/C')}  # same knob, other task's name
-
-def valid_values(cls, key: str) -> str | None:
-    "What scikit-learn accepts for `cls`'s parameter `key`, in words (None: not validated)."
-    from sklearn.utils._param_validation import StrOptions, make_constraint
-    raw = getattr(cls, '_parameter_constraints', {}).get(key)
-    if raw is None or raw == 'no_validation': return None
-    words = [f'one of {sorted(c.options - set(c.deprecated))}' if isinstance(c, StrOptions) else str(c)
-             for c in map(make_constraint, raw) if not getattr(c, 'hidden', False)]
-    return ' or '.join(words)
-
-def _refused(cls, key: str, value) -> bool:
-    "Would scikit-learn refuse `value` for `cls`'s parameter `key`?"
-    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
-    raw = getattr(cls, '_parameter_constraints', {}).get(key)
-    if raw is None: return False
-    try: validate_parameter_constraints({key: raw}, {key: value}, caller_name=cls.__name__)
-    except InvalidParameterError: return True
-    return False
-
-def _tried_values(value) -> list:
-    "The values a fixed param, a list of choices or a distribution (its bounds, as sampled: float or int) can take."
-    if isinstance(value, Distribution): return [(int if value.kind == 'int' else float)(b) for b in value.bounds]
-    return list(value) if isinstance(value, list) else [value]
-
-# %% ../../nbs/03_model/05_train.ipynb #0d991e72
-def _param_problem(name: str, family: str, task: str, group: str, key: str, value, shared: bool) -> str | None:
-    "What is wrong with one param of candidate `name` for `task` (a `shared` one, or in the task's block), and the fix; None if nothing."
-    cls, other = estimator_class(family, task), next(t for t in TASKS if t != task)
-    other_cls, block = estimator_class(family, other), f'train.candidates.{name}.{task}'
-    known = cls().get_params()
-    if key not in known:
-        if key in other_cls().get_params():
-            cp = COUNTERPARTS.get((family, key))
-            fix = f'add it to {block}.drop' if shared else f'remove it from {block}.{group}'
-            return (f"not a parameter of {cls.__name__} (data.task is '{task}'); it is {other_cls.__name__}'s, for {other}: {fix}"
-                    + (f", and tune {cls.__name__}'s '{cp[0]}' ({cp[1]}) in {block}.space" if cp else ''))
-        close = difflib.get_close_matches(key, known, n=1)
-        return f"not a parameter of {cls.__name__}" + (f"; did you mean '{close[0]}'?" if close else '')
-    for v in _tried_values(value):
-        if not _refused(cls, key, v): continue
-        fix = ''
-        if isinstance(value, Distribution) and value.kind != 'int' and not any(_refused(cls, key, int(b)) for b in value.bounds):
-            fix = f"; {value.kind} draws floats: use {{int: {list(map(int, value.bounds))}}}"
-        elif not _refused(other_cls, key, v):
-            fix = f"; {v!r} is {other_cls.__name__}'s, for {other}" + (f": set {block}.{group}.{key}, which replaces it when data.task is '{task}'" if shared else '')
-        return f"{v!r} is not valid for {cls.__name__} (data.task is '{task}'): expected {valid_values(cls, key)}{fix}"
-    return None
-
-def check_train_params(train: TrainParams, task: str):
-    "Every problem of `train` for `task` that the loader cannot see, one line each naming the key and the fix; or nothing."
-    problems = []
-    try: train.for_task(task)
-    except ParamsError as e: problems.append(str(e))
-    for name, cand in train.candidates.items():
-        own = getattr(cand, task)
-        replaced = {g: set(own.drop) | set(getattr(own, g)) if own else set() for g in ('params', 'space')}
-        blocks = [('', {g: {k: v for k, v in getattr(cand, g).items() if k not in replaced[g]} for g in replaced}, task)]  # what the task's block leaves
-        blocks += [(f'{t}.', {g: getattr(getattr(cand, t), g) for g in replaced}, t) for t in TASKS if getattr(cand, t)]  # each task's own, whatever the task
-        for prefix, groups, t in blocks:
-            for group, values in groups.items():
-                for key, value in values.items():
-                    why = _param_problem(name, cand.estimator, t, group, key, value, shared=not prefix)
-                    if why: problems.append(f'train.candidates.{name}.{prefix}{group}.{key}: {why}')
-    if problems: raise ParamsError(problems[0] if len(problems) == 1 else f'{len(problems)} problems in train:\n  ' + '\n  '.join(problems))
-
-# %% ../../nbs/03_model/05_train.ipynb #d3f98707
-def make_pipeline(cand: Candidate, roles: dict, features: FeaturesParams, task: str, seed: int) -> Pipeline:
-    "features -> model for one candidate, seeded; named steps so params map to `model__param`."
-    cls = estimator_class(cand.estimator, task)
-    flavour = ESTIMATORS[cand.estimator][2]
-    kwargs = dict(cand.params)
-    if 'random_state' in cls().get_params(): kwargs.setdefault('random_state', seed)
-    if cand.estimator == 'hist_gradient_boosting' and roles['categorical']: kwargs.setdefault('categorical_features', categorical_mask(roles))
-    if cand.estimator == 'linear' and task == 'classification': kwargs.setdefault('max_iter', 1000)
-    return Pipeline([('features', build_features(roles, features, flavour)), ('model', cls(**kwargs))])
-
-def cv_splitter(task: str, cv: CVParams, time_ordered: bool, seed: int):
+# %% ../../nbs/03_model/05_train.ipynb #9c442e08
+def cv_splitter(task: str, # 'regression' or 'classification'
+                cv: CVParams, # the number of folds and the gap
+                time_ordered: bool, # are the rows in time order (data.time_column is set)?
+                seed: int, # the shuffle's seed when they are not
+               ):
     "Folds by time when rows are ordered in time, else (stratified) shuffled K-fold."
     if time_ordered: return TimeSeriesSplit(n_splits=cv.folds, gap=cv.gap)
     if task == 'classification': return StratifiedKFold(cv.folds, shuffle=True, random_state=seed)
@@ -161,11 +60,26 @@ def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scori
     res = pd.DataFrame(search.fit(X, y).cv_results_)
     return res[res['iter'] == res['iter'].max()] if 'iter' in res else res  # halving: judge on the last round only
 
+# %% ../../nbs/03_model/05_train.ipynb #18382530
 def _tuning_rows(X: pd.DataFrame, y: pd.Series, n: int | None, seed: int):
     "A seeded sample of `n` rows in their original (time) order, or everything."
     if not n or n >= len(X): return X, y
     idx = np.sort(np.random.default_rng(seed).choice(len(X), n, replace=False))
     return X.iloc[idx], y.iloc[idx]
+
+# %% ../../nbs/03_model/05_train.ipynb #c85eeb41
+def _tune(name: str, cand: Candidate, pipe, X, y, train: TrainParams, splitter, scoring) -> tuple[list[dict], dict]:
+    "Every setting tried for candidate `name` (scores as scikit-learn gives them), and the best one with its per-fold scores."
+    res = _cv_results(pipe, cand, X, y, train, splitter, scoring)
+    folds = sorted(c for c in res if c.startswith('split') and c.endswith('_test_score'))
+    params = [{k.removeprefix('model__'): v for k, v in p.items()} for p in res['params']]
+    tried = [{'candidate': name, 'params': json.dumps(p, default=str, sort_keys=True), 'cv_mean': row['mean_test_score'], 'cv_std': row['std_test_score']}
+             for p, (_, row) in zip(params, res.iterrows())]
+    top = int(res['mean_test_score'].to_numpy().argmax())
+    best = {'candidate': name, 'estimator': cand.estimator, 'baseline': name in train.baselines,
+            'cv_mean': res['mean_test_score'].iloc[top], 'cv_std': res['std_test_score'].iloc[top],
+            'fold_scores': [float(res[f].iloc[top]) for f in folds], 'params': params[top]}
+    return tried, best
 
 # %% ../../nbs/03_model/05_train.ipynb #198cb1cc
 class Selection:
@@ -175,36 +89,31 @@ class Selection:
         self.model, self.baselines, self.roles, self.metric = model, baselines, roles, metric
     def __repr__(self): return f"Selection(chosen={self.chosen!r}, candidates={list(self.best_per_candidate['candidate'])})"
 
-def select_model(df: pd.DataFrame, data: DataParams, features: FeaturesParams, train: TrainParams) -> Selection:
+# %% ../../nbs/03_model/05_train.ipynb #87aa07c8
+def select_model(df: pd.DataFrame, # the training data: features and the target
+                 data: DataParams, # what the dataset is (target, task, time column)
+                 features: FeaturesParams, # how the features are built
+                 train: TrainParams, # the candidates, the metric, the folds and the search
+                 progress: bool | None = None, # a progress bar over the candidates (default: `train.progress`)
+                ) -> Selection:
     "Tune every candidate on the same folds, pick the best by `train.metric`, refit it and the baselines on `df`."
-    from tqdm.auto import tqdm
     check_train_params(train, data.task)
     train = train.for_task(data.task)  # its metric, and each candidate's values for this task
     with warnings.catch_warnings():
         # a category first seen in a validation fold is expected, and handled by the encoders
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
-        return _select(df, data, features, train, tqdm)
+        return _select(df, data, features, train, train.progress if progress is None else progress)
 
-def _select(df, data, features, train, tqdm) -> Selection:
+def _select(df, data, features, train, progress: bool) -> Selection:
+    from tqdm.auto import tqdm
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
     splitter = cv_splitter(data.task, train.cv, bool(data.time_column), train.seed)
-    scoring = SCORERS[train.metric][0]
     tried, best = [], []
-    quiet = not train.progress or 'MLWB_STAGE' in os.environ  # in a stage report, a progress bar is only noise
-    for name, cand in tqdm(train.candidates.items(), desc='candidates', disable=quiet):
-        pipe = make_pipeline(cand, roles, features, data.task, train.seed)
-        res = _cv_results(pipe, cand, Xt, yt, train, splitter, scoring)
-        folds = sorted(c for c in res if c.startswith('split') and c.endswith('_test_score'))
-        params = [{k.removeprefix('model__'): v for k, v in p.items()} for p in res['params']]
-        for p, (_, row) in zip(params, res.iterrows()):
-            tried.append({'candidate': name, 'params': json.dumps(p, default=str, sort_keys=True),
-                          'cv_mean': row['mean_test_score'], 'cv_std': row['std_test_score']})
-        top = int(res['mean_test_score'].to_numpy().argmax())
-        best.append({'candidate': name, 'estimator': cand.estimator, 'baseline': name in train.baselines,
-                     'cv_mean': res['mean_test_score'].iloc[top], 'cv_std': res['std_test_score'].iloc[top],
-                     'fold_scores': [float(res[f].iloc[top]) for f in folds], 'params': params[top]})
+    for name, cand in tqdm(train.candidates.items(), desc='candidates', disable=not progress):
+        t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, SCORERS[train.metric][0])
+        tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)
     sign = -1 if SCORERS[train.metric][0].startswith('neg_') else 1  # report errors as positive numbers
     best['cv_mean'] = sign * best['cv_mean']
@@ -219,7 +128,13 @@ def _select(df, data, features, train, tqdm) -> Selection:
     return Selection(tried, best, chosen, refit(chosen), {b: refit(b) for b in train.baselines}, roles, train.metric)
 
 # %% ../../nbs/03_model/05_train.ipynb #97a6d71a
-def linear_inference(df: pd.DataFrame, data: DataParams, roles: dict, features: FeaturesParams, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+def linear_inference(df: pd.DataFrame, # the training data
+                     data: DataParams, # the target and the task
+                     roles: dict, # feature role -> columns (`Selection.roles`)
+                     features: FeaturesParams, # how the features are built
+                     max_rows: int | None = None, # fit on a seeded sample of this many rows at most
+                     seed: int = 0, # the sample's seed
+                    ) -> pd.DataFrame:
     "Coefficient table (coef, std_err, ci_low, ci_high, p_value) of OLS (regression) or Logit (classification)."
     import statsmodels.api as sm
     if max_rows and len(df) > max_rows: df = df.sample(max_rows, random_state=seed).sort_index()
@@ -240,7 +155,11 @@ def linear_inference(df: pd.DataFrame, data: DataParams, roles: dict, features: 
     return table.reindex(table['coef'].abs().sort_values(ascending=False).index).rename_axis('term')
 
 # %% ../../nbs/03_model/05_train.ipynb #43645d95
-def out_of_fold(pipe, X: pd.DataFrame, y: pd.Series, splitter) -> tuple[np.ndarray, np.ndarray]:
+def out_of_fold(pipe, # an unfitted Pipeline (it is cloned for each fold)
+                X: pd.DataFrame, # its input columns
+                y: pd.Series, # the target
+                splitter, # a scikit-learn splitter (`cv_splitter`)
+               ) -> tuple[np.ndarray, np.ndarray]:
     "(row positions, predictions) over every validation fold: probabilities of the last class for a classifier."
     rows, preds = [], []
     for fit_idx, val_idx in splitter.split(X, y):
@@ -249,8 +168,26 @@ def out_of_fold(pipe, X: pd.DataFrame, y: pd.Series, splitter) -> tuple[np.ndarr
         rows.append(val_idx)
     return np.concatenate(rows), np.concatenate(preds)
 
+# %% ../../nbs/03_model/05_train.ipynb #257514d7
+def decision_threshold(sel: Selection, # from `select_model`
+                       df: pd.DataFrame, # the training data it was selected on
+                       data: DataParams, # the target and the task
+                       train: TrainParams, # the folds and tuning rows selection used
+                      ) -> float | None:
+    "A classifier's threshold maximising F1 on out-of-fold training predictions of the chosen setting; None for regression."
+    if data.task != 'classification': return None
+    from mlworkbench.model.metrics import choose_threshold
+    cols = [c for r in sel.roles.values() for c in r]
+    X, y = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed)
+    rows, proba = out_of_fold(clone(sel.model), X, y, cv_splitter(data.task, train.cv, bool(data.time_column), train.seed))
+    positive = sel.model.classes_[-1]
+    return float(choose_threshold((y.iloc[rows] == positive).astype(int).to_numpy(), proba))
+
 # %% ../../nbs/03_model/05_train.ipynb #57a8ace9
-def feature_schema(df: pd.DataFrame, roles: dict, max_categories: int = 1000) -> list[dict]:
+def feature_schema(df: pd.DataFrame, # the training data
+                   roles: dict, # feature role -> columns
+                   max_categories: int = 1000, # categories kept per column at most
+                  ) -> list[dict]:
     "The input schema: name, kind (number/string), nullable, range or categories seen in training."
     out = []
     for role, cols in roles.items():
@@ -266,16 +203,22 @@ def feature_schema(df: pd.DataFrame, roles: dict, max_categories: int = 1000) ->
             out.append(entry)
     return out
 
-def local_time_range(df: pd.DataFrame, time_column: str, timezone: str | None = None) -> list[str]:
+# %% ../../nbs/03_model/05_train.ipynb #8a1d4c66
+def local_time_range(df: pd.DataFrame, # rows with a time column
+                     time_column: str, # the column (UTC times)
+                     timezone: str | None = None, # the data's local zone
+                    ) -> list[str]:
     "First and last time of `df`, in the data's local zone (ISO strings)."
     t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
     return [t.min().isoformat(), t.max().isoformat()]
 
-def file_sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path, # a file
+               ) -> str:
     "sha256 of a file's bytes."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
-def git_revision(root: str | Path = '.') -> str | None:
+def git_revision(root: str | Path = '.', # a folder inside the project
+                ) -> str | None:
     "The git commit of the project, or None outside git."
     try: return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError): return None
@@ -287,36 +230,17 @@ def library_versions() -> dict:
     return {'python': platform.python_version(), 'scikit-learn': sklearn.__version__, 'numpy': np.__version__,
             'pandas': pd.__version__, 'scipy': scipy.__version__, 'skops': skops.__version__, 'mlworkbench': mlworkbench.__version__}
 
-# %% ../../nbs/03_model/05_train.ipynb #f8acf311
-def plot_candidates(best: pd.DataFrame, metric: str):
-    "Each candidate's cross-validation score per fold (dots) and mean ± sd (bar), baselines in grey."
-    import matplotlib.pyplot as plt
-    b = best.sort_values('cv_mean')
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(b) + 1.2))
-    for i, (_, r) in enumerate(b.iterrows()):
-        colour = '#999999' if r['baseline'] else '#4c72b0'
-        ax.errorbar(r['cv_mean'], i, xerr=r['cv_std'], fmt='s', color=colour, capsize=4)
-        ax.scatter(r['fold_scores'], [i] * len(r['fold_scores']), color=colour, alpha=0.5, s=14)
-    ax.set_yticks(range(len(b)), [f"{c}{' (baseline)' if bl else ''}" for c, bl in zip(b['candidate'], b['baseline'])])
-    ax.set_xlabel(f'cross-validated {metric} (dots: folds; bar: mean ± sd)'); ax.set_title('Candidates')
-    fig.tight_layout(); plt.close(fig)
-    return fig
-
-def plot_coefficients(table: pd.DataFrame, top: int = 20):
-    "The `top` largest linear coefficients with their 95% confidence intervals."
-    import matplotlib.pyplot as plt
-    t = table.drop(index='const', errors='ignore').head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(t) + 1.2))
-    ax.errorbar(t['coef'], range(len(t)), xerr=[t['coef'] - t['ci_low'], t['ci_high'] - t['coef']], fmt='o', capsize=3)
-    ax.axvline(0, color='grey', lw=0.8); ax.set_yticks(range(len(t)), t.index)
-    ax.set_title('What drives the outcome (linear baseline, 95% CI)'); ax.set_xlabel('effect per standard deviation / vs reference level')
-    fig.tight_layout(); plt.close(fig)
-    return fig
-
 # %% ../../nbs/03_model/05_train.ipynb #9b744b44
-def write_training(sel: Selection, df: pd.DataFrame, data: DataParams, features: FeaturesParams, train: TrainParams,
-                   data_path: str | Path, models_dir: str | Path = 'models', reports_dir: str | Path = 'reports',
-                   threshold: float | None = None) -> ModelRecord:
+def write_training(sel: Selection, # from `select_model`
+                   df: pd.DataFrame, # the training data
+                   data: DataParams, # what the dataset is
+                   features: FeaturesParams, # the features params, recorded
+                   train: TrainParams, # the train params, recorded as they ran for the task
+                   data_path: str | Path, # the training data's file, hashed into the record
+                   models_dir: str | Path = 'models', # where model.skops, baselines/ and model.json go
+                   reports_dir: str | Path = 'reports', # where candidates.csv and train.json go
+                   threshold: float | None = None, # a classifier's decision threshold (`decision_threshold`)
+                  ) -> ModelRecord:
     "Save the chosen model and the baselines (skops), model.json, the candidates table and train metrics; return the record."
     models_dir, reports_dir = Path(models_dir), Path(reports_dir)
     train = train.for_task(data.task)  # what actually ran
@@ -327,7 +251,7 @@ def write_training(sel: Selection, df: pd.DataFrame, data: DataParams, features:
     record = {
         'task': data.task, 'target': data.target, 'time_column': data.time_column,
         'features': feature_schema(df, sel.roles), 'roles': sel.roles,
-        'classes': sorted(map(str, df[data.target].unique())) if data.task == 'classification' else None,
+        'classes': [str(c) for c in sel.model.classes_] if data.task == 'classification' else None,  # the model's order: the last is predict_proba's last column
         'threshold': threshold, 'chosen': sel.chosen, 'estimator': best.loc[sel.chosen, 'estimator'],
         'metric': train.metric, 'cv': {name: {'mean': float(r['cv_mean']), 'std': float(r['cv_std']), 'folds': r['fold_scores'],
                                               'params': r['params'], 'baseline': bool(r['baseline'])} for name, r in best.iterrows()},
@@ -344,13 +268,33 @@ def write_training(sel: Selection, df: pd.DataFrame, data: DataParams, features:
     (reports_dir / 'train.json').write_text(json.dumps(metrics, indent=2) + '\n')
     return record
 
-# %% ../../nbs/03_model/05_train.ipynb #257514d7
-def decision_threshold(sel: Selection, df: pd.DataFrame, data: DataParams, train: TrainParams) -> float | None:
-    "A classifier's threshold maximising F1 on out-of-fold training predictions of the chosen setting; None for regression."
-    if data.task != 'classification': return None
-    from mlworkbench.model.metrics import choose_threshold
-    cols = [c for r in sel.roles.values() for c in r]
-    X, y = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed)
-    rows, proba = out_of_fold(clone(sel.model), X, y, cv_splitter(data.task, train.cv, bool(data.time_column), train.seed))
-    positive = sel.model.classes_[-1]
-    return float(choose_threshold((y.iloc[rows] == positive).astype(int).to_numpy(), proba))
+# %% ../../nbs/03_model/05_train.ipynb #f8acf311
+def plot_candidates(best: pd.DataFrame, # `Selection.best_per_candidate`
+                    metric: str, # the selection metric, for the axis label
+                   ):
+    "Each candidate's cross-validation score per fold (dots) and mean ± sd (bar), baselines in grey."
+    import matplotlib.pyplot as plt
+    b = best.sort_values('cv_mean')
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(b) + 1.2))
+    for i, (_, r) in enumerate(b.iterrows()):
+        colour = '#999999' if r['baseline'] else '#4c72b0'
+        ax.errorbar(r['cv_mean'], i, xerr=r['cv_std'], fmt='s', color=colour, capsize=4)
+        ax.scatter(r['fold_scores'], [i] * len(r['fold_scores']), color=colour, alpha=0.5, s=14)
+    ax.set_yticks(range(len(b)), [f"{c}{' (baseline)' if bl else ''}" for c, bl in zip(b['candidate'], b['baseline'])])
+    ax.set_xlabel(f'cross-validated {metric} (dots: folds; bar: mean ± sd)'); ax.set_title('Candidates')
+    fig.tight_layout(); plt.close(fig)
+    return fig
+
+# %% ../../nbs/03_model/05_train.ipynb #de83e7e2
+def plot_coefficients(table: pd.DataFrame, # from `linear_inference`
+                      top: int = 20, # the largest this many terms
+                     ):
+    "The `top` largest linear coefficients with their 95% confidence intervals."
+    import matplotlib.pyplot as plt
+    t = table.drop(index='const', errors='ignore').head(top)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(t) + 1.2))
+    ax.errorbar(t['coef'], range(len(t)), xerr=[t['coef'] - t['ci_low'], t['ci_high'] - t['coef']], fmt='o', capsize=3)
+    ax.axvline(0, color='grey', lw=0.8); ax.set_yticks(range(len(t)), t.index)
+    ax.set_title('What drives the outcome (linear baseline, 95% CI)'); ax.set_xlabel('effect per standard deviation / vs reference level')
+    fig.tight_layout(); plt.close(fig)
+    return fig
