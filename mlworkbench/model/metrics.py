@@ -47,7 +47,12 @@ def _binary(y, pos_label=None) -> np.ndarray:
     return (s == pos_label).to_numpy().astype(int)
 
 # %% ../../nbs/03_model/02_metrics.ipynb #2872613a
-def check_inputs(task: str, y, pred, pos_label=None, name: str = 'pred') -> tuple[np.ndarray, np.ndarray]:
+def check_inputs(task: str, # 'regression' or 'classification'
+                 y, # actual values
+                 pred, # predictions (classification: probability of the positive class)
+                 pos_label=None, # classification: the positive label when `y` is not 0/1
+                 name: str = 'pred', # the predictions' name, for the messages
+                ) -> tuple[np.ndarray, np.ndarray]:
     "`y` and `pred` as 1-D float arrays (`y` as 0/1 for classification), or a `ValueError` saying what is wrong."
     _check_task(task)
     pred = np.asarray(pred)
@@ -71,7 +76,10 @@ def check_inputs(task: str, y, pred, pos_label=None, name: str = 'pred') -> tupl
     return _binary(y, pos_label).astype(float), pred
 
 # %% ../../nbs/03_model/02_metrics.ipynb #532f5c75
-def metric_names(task: str, y: np.ndarray, metrics: list[str] | str | None = None) -> list[str]:
+def metric_names(task: str, # 'regression' or 'classification'
+                 y: np.ndarray, # actual values (MAPE is undefined where one is 0)
+                 metrics: list[str] | str | None = None, # the metrics asked for; None: all that are defined
+                ) -> list[str]:
     "The metrics asked for (default: all that are defined for `task` and `y`), or a `ValueError` naming the bad one."
     _check_task(task)
     mape_ok = task == 'classification' or bool((y != 0).all())
@@ -83,7 +91,10 @@ def metric_names(task: str, y: np.ndarray, metrics: list[str] | str | None = Non
             raise ValueError(f"metric 'mape' is undefined: y is 0 in {int((y == 0).sum())} row(s); use 'mae' or 'rmse'")
     return metrics
 
-def better(metric: str, a: float, b: float) -> bool:
+def better(metric: str, # the metric's name
+           a: float, # one value
+           b: float, # the value to beat
+          ) -> bool:
     "Is value `a` of `metric` strictly better than `b`? (lower for errors and losses, higher for scores)"
     if not any(metric in ms for ms in METRICS.values()):
         raise ValueError(f'metric must be one of {sorted(set(sum(METRICS.values(), ())))}, got {metric!r}')
@@ -117,7 +128,10 @@ def point_metrics(task: str, # 'regression' or 'classification'
 # %% ../../nbs/03_model/02_metrics.ipynb #62d5ba5f
 _BATCH_VALUES = 2_000_000  # values per resampled array per batch (16 MB of float64): memory stays flat in n_resamples
 
-def row_losses(task: str, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+def row_losses(task: str, # 'regression' or 'classification'
+               y: np.ndarray, # actual values (classification: 0/1)
+               pred: np.ndarray, # predictions (classification: probabilities)
+              ) -> np.ndarray:
     "Per-row loss: absolute error for regression, log loss for classification (clipped as scikit-learn does)."
     if task == 'regression': return np.abs(pred - y)
     eps = np.finfo(float).eps

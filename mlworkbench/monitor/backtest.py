@@ -142,7 +142,8 @@ class BacktestResult:
         return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    {r.reasons}\n    {r.gate}"
                 for r in self.windows.itertuples()]
 
-    def write(self, reports_dir: str | Path = 'reports'):
+    def write(self, reports_dir: str | Path = 'reports', # where backtest.json and plots/ go
+             ):
         "The stage's outputs: `backtest.json` (metrics) and `plots/backtest.csv` (plot data: one row per window)."
         reports_dir = Path(reports_dir)
         (reports_dir / 'plots').mkdir(parents=True, exist_ok=True)

@@ -134,7 +134,8 @@ class WindowedDrift:
         n = int((self.windows['status'] == 'drift').sum())
         return f'WindowedDrift({len(self.windows)} windows, {n} with dataset drift)'
 
-    def latest(self, judged: bool = True) -> tuple[pd.Timestamp | None, DriftReport | None]:
+    def latest(self, judged: bool = True, # only a window with a verdict
+              ) -> tuple[pd.Timestamp | None, DriftReport | None]:
         "The last window (with a verdict, if `judged`) and its report."
         for (_, w), r in zip(self.windows[::-1].iterrows(), self.reports[::-1]):
             if not judged or r.status != 'not enough data': return w['window'], r

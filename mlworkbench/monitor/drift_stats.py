@@ -37,7 +37,9 @@ def numeric_values(values, # a column, Series or array
 # %% ../../nbs/05_monitor/02_drift_stats.ipynb #04c7996e
 PSI_EPS = 1e-4  # floor of a bin's share in the PSI: an empty bin would make the index infinite
 
-def psi_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
+def psi_edges(reference: np.ndarray, # sorted reference values
+              bins: int = 10, # quantile bins
+             ) -> np.ndarray:
     "Unique quantile edges of a sorted `reference` (ties make fewer than `bins` + 1), as `np.quantile` interpolates them."
     if not len(reference): return np.array([0.0])
     pos = np.linspace(0, 1, bins + 1) * (len(reference) - 1)  # sorted already: index, no partition needed
@@ -45,12 +47,16 @@ def psi_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
     hi = np.minimum(lo + 1, len(reference) - 1)
     return np.unique(reference[lo] + (pos - lo) * (reference[hi] - reference[lo]))
 
-def psi_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def psi_shares(values: np.ndarray, # sorted values
+               edges: np.ndarray, # the reference's edges (`psi_edges`)
+              ) -> np.ndarray:
     "Shares of sorted `values` below the first edge, between edges, at the last edge, and above it."
     cuts = np.r_[0, np.searchsorted(values, edges, 'left'), np.searchsorted(values, edges[-1], 'right'), len(values)]
     return np.diff(cuts) / max(len(values), 1)
 
-def psi_from_shares(ref_share: np.ndarray, cur_share: np.ndarray) -> float:
+def psi_from_shares(ref_share: np.ndarray, # the reference's share per bin
+                    cur_share: np.ndarray, # the current sample's share per bin
+                   ) -> float:
     "Population stability index Σ (c − r) ln(c / r) of two vectors of shares, each floored at `PSI_EPS`."
     r, c = np.maximum(ref_share, PSI_EPS), np.maximum(cur_share, PSI_EPS)
     return float(np.sum((c - r) * np.log(c / r)))
@@ -79,12 +85,17 @@ def cdf_distances(a: np.ndarray, # sorted sample
     ends = step > 0  # the CDFs are only defined after the last of tied values
     return (float(gap[ends].max()) if ends.any() else 0.0), float(gap @ step)
 
-def ks_pvalue(statistic: float, n_a: int, n_b: int) -> float:
+def ks_pvalue(statistic: float, # the KS statistic
+              n_a: int, # size of one sample
+              n_b: int, # size of the other
+             ) -> float:
     "Two-sided p-value of a two-sample KS statistic from the limiting Kolmogorov distribution (for large samples)."
     return float(stats.kstwobign.sf(statistic * math.sqrt(n_a * n_b / (n_a + n_b))))
 
 # %% ../../nbs/05_monitor/02_drift_stats.ipynb #ef2713cb
-def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
+def chi2_homogeneity(ref_counts: np.ndarray, # rows per category in the reference
+                     cur_counts: np.ndarray, # rows per category in the current sample (same categories, same order)
+                    ) -> tuple[float, float]:
     "χ² statistic and p-value of the 2 × K table of counts; categories with fewer than 5 expected rows are pooled."
     total = ref_counts + cur_counts
     expected = total * min(ref_counts.sum(), cur_counts.sum()) / total.sum()  # in the smaller row

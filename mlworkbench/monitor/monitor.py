@@ -20,7 +20,7 @@ from ..model.record import ModelRecord, metric_key
 from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'snapshot_log', 'MonitorResult', 'log_features', 'outlying_rows', 'monitor', 'served_test_metrics',
+__all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'outlying_rows', 'MonitorResult', 'monitor', 'served_test_metrics',
            'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
@@ -63,6 +63,46 @@ def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQL
     labelled = int(df['actual'].notna().sum() + df['actual_label'].notna().sum())
     return {'rows': len(df), 'labelled': labelled, 'versions': list(versions),
             'first': None if df.empty else str(df['event_time'].min()), 'last': None if df.empty else str(df['event_time'].max())}
+
+# %% ../../nbs/05_monitor/08_monitor.ipynb #6b60ccda
+def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `feature.NAME` columns
+                 record: ModelRecord | dict, # the model's record: its features and their kinds
+                ) -> pd.DataFrame:
+    "The logged inputs as the model's feature columns, typed like the training data (numbers as floats, categories as strings)."
+    out = {}
+    for f in ModelRecord.of(record).features:
+        col = log.get(f"feature.{f['name']}", pd.Series([None] * len(log), index=log.index))
+        out[f['name']] = pd.to_numeric(col, errors='coerce').astype(float) if f['kind'] == 'number' else col.astype('str').where(col.notna())
+    return pd.DataFrame(out, index=log.index)
+
+# %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c02
+def _window_span(times: pd.Series, window: str | int) -> pd.Timedelta:
+    "How long one window lasts: a calendar window's length, or the time a typical run of `window` rows takes."
+    if not isinstance(window, (int, np.integer)):
+        offset, start = pd.tseries.frequencies.to_offset(window), pd.Timestamp('2000-01-01')
+        return ((start + 12 * offset) - start) / 12
+    gaps = np.diff(np.sort(pd.to_datetime(times, utc=True).to_numpy()))
+    return pd.Timedelta(np.median(gaps) * window) if len(gaps) else pd.Timedelta(0)
+
+def outlying_rows(log: pd.DataFrame, # the snapshot of the prediction log: `event_time` and `request_id`
+                  window: str | int, # the monitor's window: one window's span is never far
+                  timezone: str | None = None, # local zone for the days shown
+                  examples: int = 5, # name at most this many rows
+                 ) -> dict:
+    "The rows whose event time is far outside the bulk of the log's: how many, the bulk's first and last day, and some of them by request id."
+    if log.empty: return {'rows': 0, 'bulk': None, 'examples': []}
+    t = pd.to_datetime(log['event_time'], utc=True)
+    t = t.dt.tz_convert(timezone) if timezone else t
+    far = outlying_times(t, _window_span(t, window))
+    bulk = t[~far]
+    odd = log.assign(_t=t)[far].sort_values('_t', kind='mergesort')
+    return {'rows': int(far.sum()), 'bulk': [f'{bulk.min():%Y-%m-%d}', f'{bulk.max():%Y-%m-%d}'],
+            'examples': [{'request_id': str(r), 'event_time': str(e)} for r, e in zip(odd['request_id'].head(examples), odd['_t'].head(examples))]}
+
+def _outlying_reason(o: dict) -> str:
+    n, shown = o['rows'], ', '.join(f"{e['request_id']} at {e['event_time']}" for e in o['examples'][:3])
+    return (f"{n} row{'s' if n > 1 else ''} far outside the log's times (the bulk: {o['bulk'][0]} to {o['bulk'][1]}): {shown}"
+            f"{', …' if n > 3 else ''}; a request without event_times is logged at the time it was served")
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #a3a4e214
 @dataclass
@@ -129,43 +169,6 @@ def _write(self, reports_dir: str | Path = 'reports'):
 
 MonitorResult.table, MonitorResult.plot_data, MonitorResult.latest_features, MonitorResult.write = _table, _plot_data, _latest_features, _write
 
-# %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c02
-def log_features(log: pd.DataFrame, record: ModelRecord | dict) -> pd.DataFrame:
-    "The logged inputs as the model's feature columns, typed like the training data (numbers as floats, categories as strings)."
-    out = {}
-    for f in ModelRecord.of(record).features:
-        col = log.get(f"feature.{f['name']}", pd.Series([None] * len(log), index=log.index))
-        out[f['name']] = pd.to_numeric(col, errors='coerce').astype(float) if f['kind'] == 'number' else col.astype('str').where(col.notna())
-    return pd.DataFrame(out, index=log.index)
-
-def _window_span(times: pd.Series, window: str | int) -> pd.Timedelta:
-    "How long one window lasts: a calendar window's length, or the time a typical run of `window` rows takes."
-    if not isinstance(window, (int, np.integer)):
-        offset, start = pd.tseries.frequencies.to_offset(window), pd.Timestamp('2000-01-01')
-        return ((start + 12 * offset) - start) / 12
-    gaps = np.diff(np.sort(pd.to_datetime(times, utc=True).to_numpy()))
-    return pd.Timedelta(np.median(gaps) * window) if len(gaps) else pd.Timedelta(0)
-
-def outlying_rows(log: pd.DataFrame, # the snapshot of the prediction log: `event_time` and `request_id`
-                  window: str | int, # the monitor's window: one window's span is never far
-                  timezone: str | None = None, # local zone for the days shown
-                  examples: int = 5, # name at most this many rows
-                 ) -> dict:
-    "The rows whose event time is far outside the bulk of the log's: how many, the bulk's first and last day, and some of them by request id."
-    if log.empty: return {'rows': 0, 'bulk': None, 'examples': []}
-    t = pd.to_datetime(log['event_time'], utc=True)
-    t = t.dt.tz_convert(timezone) if timezone else t
-    far = outlying_times(t, _window_span(t, window))
-    bulk = t[~far]
-    odd = log.assign(_t=t)[far].sort_values('_t', kind='mergesort')
-    return {'rows': int(far.sum()), 'bulk': [f'{bulk.min():%Y-%m-%d}', f'{bulk.max():%Y-%m-%d}'],
-            'examples': [{'request_id': str(r), 'event_time': str(e)} for r, e in zip(odd['request_id'].head(examples), odd['_t'].head(examples))]}
-
-def _outlying_reason(o: dict) -> str:
-    n, shown = o['rows'], ', '.join(f"{e['request_id']} at {e['event_time']}" for e in o['examples'][:3])
-    return (f"{n} row{'s' if n > 1 else ''} far outside the log's times (the bulk: {o['bulk'][0]} to {o['bulk'][1]}): {shown}"
-            f"{', …' if n > 3 else ''}; a request without event_times is logged at the time it was served")
-
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c05
 def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_log`)
             reference: pd.DataFrame, # the reference window: the test split the model was judged on
@@ -198,14 +201,20 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
     return MonitorResult(drift, perf, decision, len(log), labelled, metric, sorted(log['model_version'].unique().tolist()), params, outlying)
 
-def served_test_metrics(log: pd.DataFrame, versions: dict, fallback: dict | None = None) -> tuple[str | None, dict | None]:
+# %% ../../nbs/05_monitor/08_monitor.ipynb #c334c086
+def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log
+                        versions: dict, # versions.json of the snapshot: each served version's registry metrics
+                        fallback: dict | None = None, # the test metrics to use when the registry has none
+                       ) -> tuple[str | None, dict | None]:
     "(version, its test-time metrics) of the version that served the latest prediction; `fallback` when the registry has none."
     if log.empty: return None, fallback
     latest = log.sort_values('event_time', kind='mergesort')['model_version'].iloc[-1]
     return latest, (versions.get(latest) or {}).get('test') or fallback
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #82787a02
-def plot_monitor(result: MonitorResult, units: str | None = None) -> list:
+def plot_monitor(result: MonitorResult, # from `monitor`
+                 units: str | None = None, # units of the metric, for the axis label
+                ) -> list:
     "The report's charts over the judged windows: drift per feature and window, the metric per window with its interval, the drift share over time."
     import matplotlib.pyplot as plt
     if result.drift is None: return []

@@ -94,6 +94,19 @@ def run_experiment(root: Path, # the project (a git repository)
         (root / 'params.yaml').write_text(old)  # the stages restored their outputs; the split goes back too
         raise LoopError(f'dvc exp run failed (exit {r.returncode})' + (f': {(r.stderr or r.stdout).strip().splitlines()[-1]}' if quiet and (r.stderr or r.stdout).strip() else ''))
 
+# %% ../../nbs/05_monitor/09_retrain.ipynb #a34fafe2
+def _gate_versions(champion, challenger, test: pd.DataFrame, retrain) -> tuple[dict, str]:
+    "`gate` of two registry versions on the new test window: its result, and the metric it compared."
+    from mlworkbench.model.metrics import gate
+    from mlworkbench.model.modelfile import load_model
+    from mlworkbench.serve.registry import load_version
+    champ_model, champ_record = load_version(champion)
+    record = challenger.record()
+    feats, metric, y = record.feature_names, record.metric_key, record.outcome(test[record.target])
+    g = gate(record.task, y, champ_record.scores(champ_model, test[feats]), record.scores(load_model(challenger.path / 'model.skops'), test[feats]),
+             metric, retrain, champ_record.decision_threshold)
+    return g, metric
+
 # %% ../../nbs/05_monitor/09_retrain.ipynb #62d32699
 def retrain(settings: ProjectSettings, # the project's (`project_settings`)
             client: ServiceClient | None = None, # the running service, told to reload on a promotion
@@ -101,9 +114,7 @@ def retrain(settings: ProjectSettings, # the project's (`project_settings`)
             quiet: bool = False, # no output from DVC
            ) -> dict:
     "If the monitor says retrain: a DVC experiment on the extended window, registered as challenger, gated against the champion, promoted (and reloaded) only if really better."
-    from mlworkbench.model.metrics import gate
-    from mlworkbench.model.modelfile import load_model
-    from mlworkbench.serve.registry import Registry, load_version
+    from mlworkbench.serve.registry import Registry
     root, params = settings.root, settings.params
     report = root / 'reports' / 'monitor.json'
     if not report.exists(): raise LoopError(f'no {report.relative_to(root)}: run `mlwb monitor` first')
@@ -121,12 +132,8 @@ def retrain(settings: ProjectSettings, # the project's (`project_settings`)
     note = f"{name}: trained {split['train']['start']}..{split['train']['end']}, judged on {split['test']['start']}..{split['test']['end']}"
     challenger, created = registry.register(root / 'models', root / 'reports', alias='challenger', note=note)
     champion = registry.get('champion')
-    champ_model, champ_record = load_version(champion)
-    record = challenger.record()
     test = pd.read_parquet(root / 'data/prepared/test.parquet')
-    task, feats, metric, y = record.task, record.feature_names, record.metric_key, record.outcome(test[record.target])
-    g = gate(task, y, champ_record.scores(champ_model, test[feats]), record.scores(load_model(challenger.path / 'model.skops'), test[feats]),
-             metric, params.retrain, champ_record.decision_threshold)
+    g, metric = _gate_versions(champion, challenger, test, params.retrain)
     out = {'action': 'retrained', 'experiment': name, 'split': json.loads(json.dumps(split, default=str)), 'test_rows': len(test),
            'champion': champion.ref, 'challenger': challenger.ref, 'new_version': created, 'metric': metric,
            'difference': g['value'], 'ci_low': g['ci_low'], 'ci_high': g['ci_high'], 'promoted': False, 'verdict': g['verdict']}
