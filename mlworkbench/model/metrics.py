@@ -9,7 +9,7 @@ import difflib
 import html
 import warnings
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -17,9 +17,11 @@ from scipy import stats
 from sklearn import metrics as skm
 from statsmodels.stats.multitest import multipletests
 
+if TYPE_CHECKING: from mlworkbench.config.params import RetrainParams  # the gate's knobs (annotations only)
+
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'LOWER_IS_BETTER', 'check_inputs', 'metric_names', 'better', 'point_metrics', 'row_losses',
-           'bootstrap_metrics', 'paired_bootstrap', 'slice_metrics', 'confusion_table', 'choose_threshold']
+           'bootstrap_metrics', 'paired_bootstrap', 'gate', 'slice_metrics', 'confusion_table', 'choose_threshold']
 
 # %% ../../nbs/03_model/02_metrics.ipynb #0fd503fa
 TASKS = ('regression', 'classification')
@@ -44,7 +46,13 @@ def _binary(y, pos_label=None) -> np.ndarray:
     if pos_label not in labels: raise ValueError(f'pos_label {pos_label!r} is not a label of y; its labels are {labels}')
     return (s == pos_label).to_numpy().astype(int)
 
-def check_inputs(task: str, y, pred, pos_label=None, name: str = 'pred') -> tuple[np.ndarray, np.ndarray]:
+# %% ../../nbs/03_model/02_metrics.ipynb #2872613a
+def check_inputs(task: str, # 'regression' or 'classification'
+                 y, # actual values
+                 pred, # predictions (classification: probability of the positive class)
+                 pos_label=None, # classification: the positive label when `y` is not 0/1
+                 name: str = 'pred', # the predictions' name, for the messages
+                ) -> tuple[np.ndarray, np.ndarray]:
     "`y` and `pred` as 1-D float arrays (`y` as 0/1 for classification), or a `ValueError` saying what is wrong."
     _check_task(task)
     pred = np.asarray(pred)
@@ -67,7 +75,11 @@ def check_inputs(task: str, y, pred, pos_label=None, name: str = 'pred') -> tupl
         raise ValueError(f'{name} must be probabilities of the positive class in [0, 1], got values from {pred.min():g} to {pred.max():g}')
     return _binary(y, pos_label).astype(float), pred
 
-def metric_names(task: str, y: np.ndarray, metrics: list[str] | str | None = None) -> list[str]:
+# %% ../../nbs/03_model/02_metrics.ipynb #532f5c75
+def metric_names(task: str, # 'regression' or 'classification'
+                 y: np.ndarray, # actual values (MAPE is undefined where one is 0)
+                 metrics: list[str] | str | None = None, # the metrics asked for; None: all that are defined
+                ) -> list[str]:
     "The metrics asked for (default: all that are defined for `task` and `y`), or a `ValueError` naming the bad one."
     _check_task(task)
     mape_ok = task == 'classification' or bool((y != 0).all())
@@ -79,7 +91,10 @@ def metric_names(task: str, y: np.ndarray, metrics: list[str] | str | None = Non
             raise ValueError(f"metric 'mape' is undefined: y is 0 in {int((y == 0).sum())} row(s); use 'mae' or 'rmse'")
     return metrics
 
-def better(metric: str, a: float, b: float) -> bool:
+def better(metric: str, # the metric's name
+           a: float, # one value
+           b: float, # the value to beat
+          ) -> bool:
     "Is value `a` of `metric` strictly better than `b`? (lower for errors and losses, higher for scores)"
     if not any(metric in ms for ms in METRICS.values()):
         raise ValueError(f'metric must be one of {sorted(set(sum(METRICS.values(), ())))}, got {metric!r}')
@@ -113,7 +128,10 @@ def point_metrics(task: str, # 'regression' or 'classification'
 # %% ../../nbs/03_model/02_metrics.ipynb #62d5ba5f
 _BATCH_VALUES = 2_000_000  # values per resampled array per batch (16 MB of float64): memory stays flat in n_resamples
 
-def row_losses(task: str, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+def row_losses(task: str, # 'regression' or 'classification'
+               y: np.ndarray, # actual values (classification: 0/1)
+               pred: np.ndarray, # predictions (classification: probabilities)
+              ) -> np.ndarray:
     "Per-row loss: absolute error for regression, log loss for classification (clipped as scikit-learn does)."
     if task == 'regression': return np.abs(pred - y)
     eps = np.finfo(float).eps
@@ -135,6 +153,7 @@ class _Rows:
         "The metrics (rows) of each resample (columns), from arrays of shape (resamples, n)."
         return _regression_stat(self.metrics, *arrays) if self.task == 'regression' else _classification_stat(self.metrics, self.groups, *arrays)
 
+# %% ../../nbs/03_model/02_metrics.ipynb #40d2f038
 def _regression_stat(metrics, y, err):
     out, sq = [], None
     for m in metrics:
@@ -155,6 +174,7 @@ def _counts_by_score(y, rank, groups):
     pos = np.bincount(idx, weights=y.ravel(), minlength=b * groups).reshape(b, groups)
     return pos, np.bincount(idx, minlength=b * groups).reshape(b, groups) - pos
 
+# %% ../../nbs/03_model/02_metrics.ipynb #9f80f6f3
 def _classification_stat(metrics, groups, y, hard, loss, rank):
     n = y.shape[-1]
     tp, pp, ap = (y * hard).sum(-1), hard.sum(-1), y.sum(-1)  # true, predicted and actual positives
@@ -240,6 +260,28 @@ def paired_bootstrap(task: str, # 'regression' or 'classification'
     return {'metric': metric, 'model': va, 'baseline': vb, 'value': va - vb, 'ci_low': low, 'ci_high': high,
             'significant': bool(low > 0 or high < 0), 'model_better': better(metric, va, vb),
             'confidence': confidence, 'n_resamples': int(n_resamples)}
+
+# %% ../../nbs/03_model/02_metrics.ipynb #783b306c
+def gate(task: str, # 'regression' or 'classification'
+         y, # actual outcomes on the rows both models are judged on (classification: 0/1)
+         champion_pred, # the champion's predictions on those rows
+         challenger_pred, # the challenger's predictions on the same rows
+         metric: str, # the metric to compare, e.g. 'mae'
+         params: RetrainParams, # the `retrain` section: margin, n_resamples, confidence, seed
+         threshold: float = 0.5, # classification: the champion's decision threshold
+        ) -> dict:
+    "Paired bootstrap of challenger − champion on the same rows; `promote` only if better by the margin, CI excluding 0."
+    kw = {'threshold': threshold} if task == 'classification' else {}
+    r = paired_bootstrap(task, y, challenger_pred, champion_pred, metric, n_resamples=params.n_resamples,
+                         seed=params.seed, confidence=params.confidence, **kw)
+    gain = -r['value'] if metric in LOWER_IS_BETTER else r['value']  # positive: the challenger is better
+    far = (r['ci_high'] < 0) if metric in LOWER_IS_BETTER else (r['ci_low'] > 0)
+    promote = bool(r['significant'] and far and gain >= params.margin)
+    lo, hi = (-r['ci_high'], -r['ci_low']) if metric in LOWER_IS_BETTER else (r['ci_low'], r['ci_high'])  # of the gain
+    verdict = (f"challenger better by {gain:.3g} {metric} ({params.confidence:.0%} CI {lo:.3g} to {hi:.3g})" if gain > 0
+               else f"challenger not better: {metric} difference {r['value']:+.3g} (CI {r['ci_low']:+.3g} to {r['ci_high']:+.3g})")
+    if not promote and gain > 0: verdict += f"; needs a CI excluding zero and a gain ≥ {params.margin}"
+    return r | {'gain': gain, 'promote': promote, 'verdict': verdict}
 
 # %% ../../nbs/03_model/02_metrics.ipynb #22511dec
 def slice_metrics(task: str, # 'regression' or 'classification'
