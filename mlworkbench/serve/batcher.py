@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .metrics import Metrics
 
 # %% auto #0
-__all__ = ['Batcher', 'stop']
+__all__ = ['Batcher', 'submit', 'stop']
 
 # %% ../../nbs/04_serve/09_batcher.ipynb #9eb9123b
 @dataclass
@@ -47,27 +47,30 @@ class Batcher:
         _limit_threads(self.threads)  # small batches are predicted on the event loop's thread
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def submit(self, predictor, # the Predictor to answer with
-                     cols: dict, # checked columns
-                     n: int, # their rows
-                    ) -> dict:
-        "The predictions of checked `cols` (n rows) by `predictor`."
-        job = _Job(predictor, cols, n, asyncio.get_running_loop().create_future())
-        self.queue.append(job)
-        self._wake.set()
-        return await job.future
+# %% ../../nbs/04_serve/09_batcher.ipynb #0cf8c5d0
+async def submit(self: Batcher, predictor, # the Predictor to answer with
+                 cols: dict, # checked columns
+                 n: int, # their rows
+                ) -> dict:
+    "The predictions of checked `cols` (n rows) by `predictor`."
+    job = _Job(predictor, cols, n, asyncio.get_running_loop().create_future())
+    self.queue.append(job)
+    self._wake.set()
+    return await job.future
 
-    def _next(self) -> list[_Job]:
-        "The waiting jobs of the first job's model, up to max_rows rows (always at least one job)."
-        first = self.queue[0]
-        jobs, rows = [first], first.n
-        for job in self.queue[1:]:
-            if job.predictor is not first.predictor or rows + job.n > self.max_rows: break
-            jobs.append(job); rows += job.n
-        del self.queue[:len(jobs)]
-        return jobs
+def _next(self: Batcher) -> list[_Job]:
+    "The waiting jobs of the first job's model, up to max_rows rows (always at least one job)."
+    first = self.queue[0]
+    jobs, rows = [first], first.n
+    for job in self.queue[1:]:
+        if job.predictor is not first.predictor or rows + job.n > self.max_rows: break
+        jobs.append(job); rows += job.n
+    del self.queue[:len(jobs)]
+    return jobs
 
-# %% ../../nbs/04_serve/09_batcher.ipynb #01114f48
+Batcher.submit, Batcher._next = submit, _next
+
+# %% ../../nbs/04_serve/09_batcher.ipynb #2554ad22
 async def _run(self: Batcher):
     while True:
         await self._wake.wait()
@@ -101,10 +104,12 @@ async def _predict(self: Batcher, jobs: list[_Job]):
         if not j.future.done(): j.future.set_result({k: v[start:start + j.n] for k, v in out.items()})
         start += j.n
 
+Batcher._run, Batcher._predict = _run, _predict
+
+# %% ../../nbs/04_serve/09_batcher.ipynb #c4e03d81
 async def stop(self: Batcher):
     "Finish the queued jobs, then stop."
     while self.queue or self.busy: await asyncio.sleep(0.01)
     if self._task: self._task.cancel()
     self.pool.shutdown(wait=True)
-
-Batcher._run, Batcher._predict, Batcher.stop = _run, _predict, stop
+Batcher.stop = stop

@@ -70,9 +70,21 @@ class FastFeatures:
         X = np.hstack(parts) if len(parts) > 1 else parts[0]
         return X.astype(self.dtype) if self.dtype is not None and X.dtype != self.dtype else X
 
-# %% ../../nbs/04_serve/03_fastpath.ipynb #009bd33e
+# %% ../../nbs/04_serve/03_fastpath.ipynb #fa70fe6b
 def _missing(v) -> bool: return v != v  # NaN is the only value unequal to itself
 
+def _code_table(encoder, j: int):
+    "{value: code} of column j of a HistGradientBoosting model's internal OrdinalEncoder, and the code of a missing value, from the encoder itself."
+    cats = encoder.categories_
+    values = [float(c) for c in cats[j] if not _missing(c)]
+    probe = np.array([[cats[k][0] for k in range(len(cats))]] * (len(values) + 1), dtype=object)
+    probe[:len(values), j], probe[-1, j] = values, np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        out = encoder.transform(probe)[:, j].astype(float)
+    return dict(zip(values, out[:-1].tolist())), float(out[-1])
+
+# %% ../../nbs/04_serve/03_fastpath.ipynb #bedbb1d1
 class FastHGB:
     "`predict` / `predict_proba` of a fitted HistGradientBoosting model, its per-call overhead paid once."
     def __init__(self, est, # a fitted HistGradientBoostingRegressor or Classifier
@@ -88,25 +100,13 @@ class FastHGB:
         for name, trans, cols in (pre.transformers_ if pre is not None else []):
             idx = np.flatnonzero(cols) if np.asarray(cols).dtype == bool else np.asarray(cols, dtype=int)
             if isinstance(trans, str) and trans == 'drop' or len(idx) == 0: continue
-            if name == 'encoder': self.blocks.append(('lookup', idx, [self._table(trans, j) for j in range(len(idx))]))
+            if name == 'encoder': self.blocks.append(('lookup', idx, [_code_table(trans, j) for j in range(len(idx))]))
             elif name == 'numerical': self.blocks.append(('number', idx, None))
             else: raise ValueError(f'unknown step {name!r} in the model\'s preprocessor')
 
     def __repr__(self): return f'FastHGB({type(self.est).__name__}, {sum(map(len, self.trees))} trees)'
 
-    @staticmethod
-    def _table(encoder, j: int):
-        "{value: code} of column j of the model's internal OrdinalEncoder, and the code of a missing value."
-        cats = encoder.categories_
-        values = [float(c) for c in cats[j] if not _missing(c)]
-        probe = np.array([[cats[k][0] for k in range(len(cats))]] * (len(values) + 1), dtype=object)
-        probe[:len(values), j], probe[-1, j] = values, np.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            out = encoder.transform(probe)[:, j].astype(float)
-        return dict(zip(values, out[:-1].tolist())), float(out[-1])
-
-# %% ../../nbs/04_serve/03_fastpath.ipynb #38c8fa6f
+# %% ../../nbs/04_serve/03_fastpath.ipynb #76e81d5e
 def _prepare(self: FastHGB, X) -> np.ndarray:
     "`X` as the trees read it: the internal encoder's codes for categorical columns, C-contiguous float64."
     X = np.asarray(X, dtype=np.float64)
@@ -136,7 +136,7 @@ def _predict(self: FastHGB, X): return self.est._loss.link.inverse(self.raw(X).r
 def _predict_proba(self: FastHGB, X): return self.est._loss.predict_proba(self.raw(X))
 FastHGB._prepare, FastHGB.raw, FastHGB.predict, FastHGB.predict_proba = _prepare, raw, _predict, _predict_proba
 
-# %% ../../nbs/04_serve/03_fastpath.ipynb #9a719363
+# %% ../../nbs/04_serve/03_fastpath.ipynb #6118824a
 def probe_columns(schema: InputSchema, # the model's inputs
                   rows: int = 64, # at least this many rows (more if a feature has more categories)
                   seed: int = 0, # of the random numbers within each range
@@ -158,7 +158,7 @@ def probe_columns(schema: InputSchema, # the model's inputs
         cols[f['name']] = v
     return cols
 
-# %% ../../nbs/04_serve/03_fastpath.ipynb #de05de07
+# %% ../../nbs/04_serve/03_fastpath.ipynb #fcc5b6b2
 def raw_predictions(est, X, task: str, # 'regression' or 'classification'
                    ) -> np.ndarray:
     "Predictions (regression) or class probabilities (classification) of `est` on `X`."
