@@ -27,7 +27,8 @@ async def _log_error(request, e: LogError):
     return json_response({'detail': str(e)}, 503, {'retry-after': '5'})
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI, # the app, whose state holds the service
+                  ):
     "Start the app's service at startup; finish its queued predictions and write its log at shutdown."
     service = app.state.service
     await service.start()

@@ -26,14 +26,17 @@ __all__ = ['ServiceDep', 'AdminDep', 'predict_router', 'feedback_router', 'healt
            'ROUTERS', 'get_service', 'require_admin', 'json_response', 'predict', 'invocations', 'feedback_body',
            'post_feedback', 'health', 'live', 'ready', 'metrics', 'model_card', 'model', 'reload']
 
-# %% ../../nbs/04_serve/13_routes.ipynb #1bf8be38
-def get_service(request: Request) -> Service:
+# %% ../../nbs/04_serve/13_routes.ipynb #2507b90a
+def get_service(request: Request, # the request, whose app holds the service
+               ) -> Service:
     "The app's `Service` (a FastAPI dependency)."
     return request.app.state.service
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 
-def require_admin(request: Request, service: ServiceDep):
+def require_admin(request: Request, # carries the token: Authorization: Bearer, or X-Admin-Token
+                  service: ServiceDep, # knows the configured token
+                 ):
     "Refuse a request without the admin token: 403 while no token is configured, 401 when it is missing or wrong."
     if not service.admin_token:
         raise HTTPException(403, f'admin endpoints are disabled: start the service with the token in ${service.serve.admin_token_env}')
@@ -70,10 +73,12 @@ async def invocations(request: Request, service: ServiceDep):
     "MLflow's body (dataframe_split, dataframe_records, instances, inputs; or text/csv); answers {\"predictions\": [...]}."
     return await _handled(request, service)
 
-# %% ../../nbs/04_serve/13_routes.ipynb #05cc163f
+# %% ../../nbs/04_serve/13_routes.ipynb #530167eb
 feedback_router = APIRouter(tags=['predict'])
 
-async def feedback_body(request: Request, service: ServiceDep) -> list[dict]:
+async def feedback_body(request: Request, # a POST /feedback
+                        service: ServiceDep, # its limits and the served model
+                       ) -> list[dict]:
     "The checked items of a /feedback body (a dependency): the `FeedbackBody` model, with `actual` checked against the served model."
     body = parse_json(await read_body(request, service.serve.max_body_bytes, service.serve.body_timeout_seconds))
     p = service.predictor

@@ -31,7 +31,8 @@ def _printable(s: str) -> str:
     "`s` with what UTF-8 cannot encode (lone surrogates) written as escapes, so an error can always be answered."
     return s if s.isascii() else s.encode('utf-8', 'backslashreplace').decode('utf-8')
 
-def kind_of(v) -> str:
+def kind_of(v, # a value parsed from JSON
+           ) -> str:
     "What a JSON value `v` is, in words ('a string', 'null', …), for error messages."
     if v is None: return 'null'
     if isinstance(v, bool): return 'a boolean'
