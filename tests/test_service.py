@@ -7,19 +7,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlworkbench.config.params import RegistryParams, ServeParams
-from mlworkbench.serve.predict import Predictor
+from mlworkbench.serve.app import create_app
+from mlworkbench.serve.predictor import Predictor
 from mlworkbench.serve.predlog import read_log, sqlite_path
 from mlworkbench.serve.registry import Registry, load_version
+from mlworkbench.serve.service import Service
 from mlworkbench.workbench.testing import demo_model
-from mlworkbench.serve.service import Service, create_app
 
 ROW = {'distance': 500.0, 'temp': 61.5, 'airline': 'AA', 'hour': 5}
 
 
 def make_client(project, token='tok', **serve):
-    os.environ['MLWB_TEST_TOKEN'] = token or ''
     settings = ServeParams(database_url='sqlite:///logs/predictions.db', admin_token_env='MLWB_TEST_TOKEN', log_flush_seconds=0.05, **serve)
-    svc = Service(settings, RegistryParams(root='models/registry', name='delay'), project.root)
+    svc = Service(settings, RegistryParams(root='models/registry', name='delay'), project.root, environ={'MLWB_TEST_TOKEN': token or ''})
     return TestClient(create_app(svc)), svc
 
 
@@ -27,7 +27,6 @@ def make_client(project, token='tok', **serve):
 def client(served):
     c, svc = make_client(served)
     with c: yield c
-    os.environ.pop('MLWB_TEST_TOKEN', None)
 
 
 def in_process(project, version='champion'):
@@ -301,3 +300,22 @@ def test_model_card_shows_no_absolute_path(client, served):
     m = client.get('/model').json()
     assert m['registry']['source'] == 'models/model.skops'
     assert str(served.root) not in json.dumps(m) and '"/' not in json.dumps(m)
+
+
+def test_an_app_in_process_leaves_the_interpreter_as_it_was(served):
+    "Process tuning (gc.freeze, the switch interval) belongs to the server's entry point (serve.main), not to an app's startup."
+    import gc, sys
+    switch, frozen = sys.getswitchinterval(), gc.get_freeze_count()
+    c, _ = make_client(served)
+    with c: assert c.get('/health').status_code == 200
+    assert (sys.getswitchinterval(), gc.get_freeze_count()) == (switch, frozen)
+
+
+def test_a_predictor_carries_its_registry_record(served):
+    "`Predictor.info` is the version's registry record, given to its constructor; /model shows it (empty for an unregistered model)."
+    model, record = load_version(Registry(served.root / 'models' / 'registry', 'delay').get('champion'))
+    assert Predictor(model, record).info == {}
+    svc = Service(ServeParams(database_url='sqlite:///logs/predictions.db'), RegistryParams(root='models/registry', name='delay'), served.root,
+                  predictor=Predictor(model, record, 'delay/1', info={'name': 'delay', 'version': 1, 'note': 'given'}))
+    with TestClient(create_app(svc)) as c: card = c.get('/model').json()
+    assert card['registry'] == {'name': 'delay', 'version': 1, 'note': 'given'} and card['test_metrics'] is None

@@ -1,5 +1,6 @@
 "`mlwb serve` as a real uvicorn process on 127.0.0.1: load, every row logged across a clean shutdown, hot reload under load, admin."
 import json
+import re
 import signal
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import ADMIN_TOKEN
 from mlworkbench.workbench.loadgen import http_request, load
-from mlworkbench.serve.predict import Predictor
+from mlworkbench.serve.predictor import Predictor
 from mlworkbench.serve.predlog import read_log, sqlite_path
 from mlworkbench.serve.registry import Registry, load_version
 from mlworkbench.workbench.testing import demo_model
@@ -76,26 +77,35 @@ def test_answers_equal_the_model_in_process(served, server_factory):
     np.testing.assert_allclose(inv, expected, rtol=1e-12)
 
 
+def predicted_rows(client) -> float:
+    "Rows the server has predicted on /predict, from its Prometheus counter."
+    found = re.search(r'^mlwb_predictions_total\{route="predict"\} ([0-9.e+]+)$', client.get('/metrics').text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_hot_reload_under_load_drops_nothing(served, server_factory):
+    "A reload in the middle of a fixed number of requests: every one answered 200, by one version or the other, and none dropped."
     reg = Registry(served.root / 'models' / 'registry', 'delay')
     demo_model(served.root / 'models', seed=1, shift=100.0)
     reg.register(served.root / 'models', None)
     server = server_factory(served)
     single = [http_request('POST', '/predict', 'localhost', orjson.dumps({'records': [r]})) for r in rows(200, seed=4)]
-    result, reloaded_at = {}, {}
-    def run(): result['load'] = load('127.0.0.1', server.port, single, concurrency=16, seconds=6.0, keep_bodies=True)
+    total, result = 8000, {}
+    def run(): result['load'] = load('127.0.0.1', server.port, single, concurrency=16, total=total, keep_bodies=True)
     t = threading.Thread(target=run)
     t.start()
-    time.sleep(2.0)
-    reg.promote(2)
     with httpx.Client(base_url=server.url, timeout=60) as c:
+        for _ in range(600):  # reload once the load is under way: a few hundred of its requests answered
+            if predicted_rows(c) >= 300 or not t.is_alive(): break
+            time.sleep(0.05)
+        reg.promote(2)
         r = c.post('/admin/reload', headers={'Authorization': f'Bearer {ADMIN_TOKEN}'})
-        reloaded_at['t'] = time.perf_counter()
-        t.join(120)
+        t.join(300)
         assert r.status_code == 200 and r.json()['serving'] == 'delay/2', r.text
         assert c.get('/health').json()['model_version'] == 'delay/2'
     res = result['load']
-    assert res.requests > 1000 and res.statuses == {200: res.requests} and not res.errors, res.summary()
+    assert res.requests == total and res.statuses == {200: total} and not res.errors, res.summary()  # none dropped, none refused
+    assert len(res.bodies) == total
     versions = [orjson.loads(b)['model_version'] for _, _, b in sorted(res.bodies)]
     assert versions[0] == 'delay/1' and versions[-1] == 'delay/2'
     switch = versions.index('delay/2')
@@ -207,3 +217,34 @@ def test_serve_refuses_a_bad_log_location_in_one_line(served):
     for url, message in [('notaurl', "database_url 'notaurl' is not a SQLAlchemy URL"), ('sqlite:///afile/p.db', 'cannot create the folder')]:
         r = served.run('serve', '--database-url', url, check=False)
         assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+def test_serve_entry_point_passes_its_settings_to_every_worker(served, workers):
+    "`mlworkbench.serve.main.serve`: a setting given only as an argument (the log's URL) reaches every worker, and shutdown is clean."
+    import os, subprocess, sys, urllib.request
+    from conftest import free_port
+    port = free_port()
+    code = ('from mlworkbench.config.settings import project_settings; from mlworkbench.serve.main import serve; '
+            f"serve(project_settings({str(served.root)!r}, serve={{'port': {port}, 'workers': {workers}, 'database_url': 'sqlite:///logs/entry.db'}}))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MLWB_')} | {'MLWB_ADMIN_TOKEN': ADMIN_TOKEN}
+    log = served.root / 'entry.log'
+    proc = subprocess.Popen([sys.executable, '-c', code], cwd=served.root, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/v2/health/ready', timeout=2) as r:
+                    if r.status == 200: break
+            except OSError: pass
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        with httpx.Client(base_url=f'http://127.0.0.1:{port}', timeout=30) as c:
+            answers = [c.post('/predict', json={'records': [r]}) for r in rows(40, seed=5)]
+        assert [a.status_code for a in answers] == [200] * 40
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert proc.returncode in (0, -signal.SIGTERM) and 'Application shutdown complete.' in log.read_text(), log.read_text()  # uvicorn re-raises the signal it handled
+    assert log.read_text().count('Application startup complete.') == workers
+    assert len(read_log(sqlite_path('sqlite:///logs/entry.db', served.root))) == 40  # every worker logged where the argument said
+    assert not (served.root / 'logs' / 'predictions.db').exists()  # and not where params.yaml says
