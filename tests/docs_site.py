@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / 'tools'))
 import build_docs  # noqa: E402
 
 # library notebooks whose demonstrations show charts, quickest to execute first (about 5, 5 and 20 s)
-WITH_FIGURES = [nb for nb in ('05_monitor/01_drift', '05_monitor/02_performance', '03_model/06_evaluate') if (REPO / 'nbs' / f'{nb}.ipynb').exists()][:1]
+WITH_FIGURES = [nb for nb in ('05_monitor/05_drift_plots', '05_monitor/06_performance', '03_model/08_plots') if (REPO / 'nbs' / f'{nb}.ipynb').exists()][:1]
 EXECUTED = ['index.ipynb', *(f'{nb}.ipynb' for nb in WITH_FIGURES)]
 
 

@@ -16,7 +16,7 @@ from ..errors import UserError
 from .params import Params, ParamsError, RegistryParams, ServeParams, load_params, with_env
 
 # %% auto #0
-__all__ = ['ProjectError', 'find_project', 'ProjectSettings', 'project_settings']
+__all__ = ['ProjectError', 'find_project', 'ProjectSettings', 'project_settings', 'git_revision']
 
 # %% ../../nbs/01_config/02_settings.ipynb #c643a36f
 class ProjectError(UserError, FileNotFoundError):
@@ -67,3 +67,11 @@ def project_settings(project: str | Path | None = None, # a folder in the projec
             err = e.errors()[0]
             raise ParamsError(f"serve.{err['loc'][0]}: {err['msg']}, got {err['input']!r}") from None
     return ProjectSettings(root, p, served, with_env(p.registry or RegistryParams(), 'MLWB_REGISTRY', environ))
+
+# %% ../../nbs/01_config/02_settings.ipynb #190e86e3
+def git_revision(root: str | Path = '.', # a folder inside the project
+                ) -> str | None:
+    "The git commit of the project, or None outside git."
+    import subprocess
+    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError): return None

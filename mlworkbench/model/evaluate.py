@@ -15,7 +15,8 @@ import pandas as pd
 from ..config.params import EvaluateParams
 from .candidates import SCORERS
 from .card import markdown_to_html, model_card
-from .metrics import bootstrap_metrics, confusion_table, paired_bootstrap, slice_metrics
+from .metrics import bootstrap_metrics, paired_bootstrap, slice_metrics
+from .threshold import confusion_table
 from .plots import plot_data, write_plot_data
 from .record import ModelRecord
 

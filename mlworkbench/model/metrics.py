@@ -21,7 +21,7 @@ if TYPE_CHECKING: from mlworkbench.config.params import RetrainParams  # the gat
 
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'LOWER_IS_BETTER', 'check_inputs', 'metric_names', 'better', 'point_metrics', 'row_losses',
-           'bootstrap_metrics', 'paired_bootstrap', 'gate', 'slice_metrics', 'confusion_table', 'choose_threshold']
+           'bootstrap_metrics', 'paired_bootstrap', 'gate', 'slice_metrics']
 
 # %% ../../nbs/03_model/02_metrics.ipynb #0fd503fa
 TASKS = ('regression', 'classification')
@@ -322,32 +322,3 @@ def slice_metrics(task: str, # 'regression' or 'classification'
     out['p_holm'] = multipletests(out['p_value'], alpha=alpha, method='holm')[1] if len(out) else []
     out['worse'] = (out['p_holm'] < alpha) & (out['mean_loss'] > out['mean_loss_rest'])
     return out
-
-# %% ../../nbs/03_model/02_metrics.ipynb #ca2f4815
-def confusion_table(y, # actual classes: 0/1, or two labels with `pos_label`
-                    proba, # predicted probability of the positive class
-                    threshold: float = 0.5, # probability from which a row is called positive
-                    labels: tuple[str, str] | None = None, # names of the negative and the positive class
-                    pos_label=None, # the positive label when `y` is not 0/1
-                   ) -> pd.DataFrame:
-    "Counts of actual (rows) against predicted (columns) classes at `threshold`."
-    y, proba = check_inputs('classification', y, proba, pos_label, 'proba')
-    _check_threshold(threshold)
-    labels = labels or (('0', '1') if pos_label is None else (f'not {pos_label}', str(pos_label)))
-    if len(labels) != 2: raise ValueError(f'labels must name the negative and the positive class, got {labels}')
-    cm = skm.confusion_matrix(y, (proba >= threshold).astype(int), labels=[0, 1])
-    return pd.DataFrame(cm, index=pd.Index(list(labels), name='actual'), columns=pd.Index(list(labels), name='predicted'))
-
-def choose_threshold(y, # actual classes of out-of-fold predictions
-                     proba, # out-of-fold probability of the positive class
-                     metric: str = 'f1', # what to maximise (F1 only, for now)
-                     pos_label=None, # the positive label when `y` is not 0/1
-                    ) -> float:
-    "The threshold maximising F1 (ties: the lowest)."
-    if metric != 'f1': raise ValueError(f"metric must be 'f1', got {metric!r}")
-    y, proba = check_inputs('classification', y, proba, pos_label, 'proba')
-    if not y.any(): raise ValueError('y has no positive row: F1 is 0 at every threshold')
-    precision, recall, thresholds = skm.precision_recall_curve(y, proba)  # thresholds ascending
-    p, r = precision[:len(thresholds)], recall[:len(thresholds)]
-    with np.errstate(invalid='ignore', divide='ignore'): f1 = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
-    return float(thresholds[np.flatnonzero(f1 >= f1.max() - 1e-12)[0]])  # first of the (rounding-equal) best

@@ -17,7 +17,8 @@ import skops.io as sio
 from ..errors import UserError
 
 # %% auto #0
-__all__ = ['TRUSTED_TYPES', 'ModelFileError', 'canonical_skops', 'save_model', 'load_model_bytes', 'load_model']
+__all__ = ['TRUSTED_TYPES', 'MOVED_MODULES', 'ModelFileError', 'canonical_skops', 'save_model', 'with_moved_types',
+           'load_model_bytes', 'load_model']
 
 # %% ../../nbs/03_model/04_modelfile.ipynb #58744f28
 class ModelFileError(UserError, ValueError):
@@ -89,13 +90,38 @@ def save_model(model, # a fitted estimator
     Path(path).write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
+# %% ../../nbs/03_model/04_modelfile.ipynb #9405731e
+MOVED_MODULES = {'mlworkbench.features': 'mlworkbench.model.features'}  # old module -> where its classes live now
+
+def with_moved_types(data: bytes, # a skops archive
+                    ) -> bytes:
+    "`data` with the modules of `MOVED_MODULES` renamed in its schema (unchanged when it names none of them)."
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(src.read('schema.json'))
+    moved = False
+    def rename(node):
+        nonlocal moved
+        if isinstance(node, dict):
+            if node.get('__module__') in MOVED_MODULES: node['__module__'] = MOVED_MODULES[node['__module__']]; moved = True
+            for v in node.values(): rename(v)
+        elif isinstance(node, list):
+            for v in node: rename(v)
+    rename(schema)
+    if not moved: return data
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
+        for name in src.namelist(): z.writestr(name, json.dumps(schema) if name == 'schema.json' else src.read(name))
+    return out.getvalue()
+
 # %% ../../nbs/03_model/04_modelfile.ipynb #c7a73f1f
 def load_model_bytes(data: bytes, # a skops archive
                      source: str = 'model', # where it came from, for the messages
                      trusted: frozenset = TRUSTED_TYPES, # the types a model may hold
                     ):
     "The model in skops `data`, only if every type it holds is in `trusted`."
-    try: untrusted = set(sio.get_untrusted_types(data=data))
+    try:
+        data = with_moved_types(data)
+        untrusted = set(sio.get_untrusted_types(data=data))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
         raise ModelFileError(f'{source} is not a valid .skops model file ({type(e).__name__}: {e})') from None
     foreign = sorted(untrusted - trusted)

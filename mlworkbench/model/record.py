@@ -35,7 +35,7 @@ class ModelRecord(BaseModel):
     time_column: str | None = None
     features: list[dict[str, Any]]  # the input schema: name, role, kind (number/string), nullable, range or categories
     roles: dict[str, list[str]] = Field(default_factory=dict)
-    classes: list[Any] | None = None  # a classifier's classes (the train stage sorts them as text): the last one is the positive class
+    classes: list[Any] | None = None  # a classifier's classes, in the fitted model's order: the last one is the positive class
     threshold: float | None = None  # a classifier's decision threshold on the positive class' probability
     chosen: str | None = None  # the chosen candidate's name in params.yaml
     estimator: str | None = None

@@ -26,7 +26,7 @@ from .record import ModelRecord
 
 # %% auto #0
 __all__ = ['cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'decision_threshold', 'feature_schema',
-           'local_time_range', 'file_sha256', 'git_revision', 'library_versions', 'write_training', 'plot_candidates',
+           'local_time_range', 'file_sha256', 'library_versions', 'write_training', 'plot_candidates',
            'plot_coefficients']
 
 # %% ../../nbs/03_model/05_train.ipynb #9c442e08
@@ -176,7 +176,7 @@ def decision_threshold(sel: Selection, # from `select_model`
                       ) -> float | None:
     "A classifier's threshold maximising F1 on out-of-fold training predictions of the chosen setting; None for regression."
     if data.task != 'classification': return None
-    from mlworkbench.model.metrics import choose_threshold
+    from mlworkbench.model.threshold import choose_threshold
     cols = [c for r in sel.roles.values() for c in r]
     X, y = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed)
     rows, proba = out_of_fold(clone(sel.model), X, y, cv_splitter(data.task, train.cv, bool(data.time_column), train.seed))
@@ -216,12 +216,6 @@ def file_sha256(path: str | Path, # a file
                ) -> str:
     "sha256 of a file's bytes."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-def git_revision(root: str | Path = '.', # a folder inside the project
-                ) -> str | None:
-    "The git commit of the project, or None outside git."
-    try: return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError): return None
 
 def library_versions() -> dict:
     "Versions that decide whether a saved model loads and behaves the same."

@@ -16,7 +16,6 @@ import pandas as pd
 from ..config.params import MonitorParams
 from ..config.settings import ProjectSettings
 from ..serve.client import LoopError, ServiceClient, reload_service
-from ..serve.client import replay  # noqa: F401  for `mlwb replay`, until the CLI imports it from serve.client
 from .windows import time_windows
 
 # %% auto #0

@@ -167,7 +167,7 @@ class Registry:
 # %% ../../nbs/04_serve/01_registry.ipynb #48550e97
 def _version_info(self: Registry, number: int, record: ModelRecord, digest: str, files: dict, model_file: Path, note: str) -> dict:
     "version.json of a new version: where it came from (data hash, git revision), what it is, and every file's sha256."
-    from mlworkbench.model.train import git_revision
+    from mlworkbench.config.settings import git_revision
     return {'name': self.name, 'version': number, 'registered_at': _now(), 'model_sha256': digest,
             'data_sha256': record.training_data.get('sha256'),
             'git_revision': getattr(record, 'git_revision', None) or git_revision(model_file.parent),  # the commit it is registered from

@@ -34,7 +34,7 @@ def cmd_params(args):
     "Check params.yaml (every key, and the candidates' params against the estimators data.task picks) and print its sections."
     p = load_params(find_project(args.project) / 'params.yaml')
     if p.train and p.data:
-        from mlworkbench.model.train import check_train_params  # scikit-learn: only here, not for every command that reads params
+        from mlworkbench.model.candidates import check_train_params  # scikit-learn: only here, not for every command that reads params
         try: check_train_params(p.train, p.data.task)
         except ParamsError as e: raise ParamsError(f'params.yaml: {e}') from None
     print(f"params.yaml is valid: sections {[k for k, v in p if v is not None]}")
@@ -80,7 +80,7 @@ def cmd_registry_register(args):
 def _reloaded(args) -> str:
     "'; ' + what the running service says after /admin/reload, when --reload was asked for."
     if not getattr(args, 'reload', False): return '; a running service switches on POST /admin/reload (or --reload)'
-    from mlworkbench.monitor.retrain import reload_service
+    from mlworkbench.serve.client import reload_service
     return '; ' + reload_service(_client(args))
 
 def cmd_registry_promote(args):
@@ -98,37 +98,9 @@ def cmd_registry_rollback(args):
 # %% ../../nbs/06_workbench/04_cli.ipynb #89607ee0
 def cmd_serve(args):
     "Serve the registered model over HTTP (uvicorn); settings from params.yaml `serve`, env MLWB_SERVE_*, then these flags."
-    import os
-    from pathlib import Path
-    root = find_project(args.project)
+    from mlworkbench.serve.main import serve  # the web stack: only for this command
     flags = {'host': args.host, 'port': args.port, 'workers': args.workers, 'model': args.model, 'database_url': args.database_url}
-    for k, v in flags.items():
-        if v is not None: os.environ[f'MLWB_SERVE_{k.upper()}'] = str(v)
-    os.environ['MLWB_PROJECT'] = str(root)
-    s = project_settings(root)
-    serve, registry, root = s.serve, s.registry, s.root
-    for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ[var] = str(serve.threads)
-    # fail here, in one line, on what would stop the app at startup
-    from mlworkbench.serve.predlog import make_engine, migrate, sqlite_path
-    from mlworkbench.serve.registry import Registry, verify_version
-    v = Registry(root / registry.root, registry.name).get(serve.model)
-    verify_version(v)
-    engine = make_engine(sqlite_path(serve.database_url, root))
-    migrate(engine); engine.dispose()
-    if not os.environ.get(serve.admin_token_env):
-        print(f'mlwb serve: ${serve.admin_token_env} is not set: admin endpoints (/admin/reload) are disabled', file=sys.stderr)
-    print(f'mlwb serve: {v.ref} ({serve.model}) on http://{serve.host}:{serve.port} with {serve.workers} worker(s); log {engine.url.render_as_string()}', file=sys.stderr)
-    import shutil, tempfile, uvicorn
-    run_dir = None
-    if serve.workers > 1:  # workers share a folder: which version to follow after a reload, and Prometheus' per-process files
-        run_dir = Path(tempfile.mkdtemp(prefix='mlwb-serve-'))
-        (run_dir / 'prometheus').mkdir()
-        os.environ['MLWB_SERVE_RUN_DIR'], os.environ['PROMETHEUS_MULTIPROC_DIR'] = str(run_dir), str(run_dir / 'prometheus')
-    try:
-        uvicorn.run('mlworkbench.serve.service:app_from_env', factory=True, host=serve.host, port=serve.port, workers=serve.workers,
-                    access_log=args.access_log, log_level='info', timeout_graceful_shutdown=30)
-    finally:
-        if run_dir: shutil.rmtree(run_dir, ignore_errors=True)
+    serve(project_settings(args.project, serve=flags), access_log=args.access_log)
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #62e758fb
 def add_deploy_commands(sub, # the subparsers of `parser()`
@@ -164,7 +136,7 @@ def add_deploy_commands(sub, # the subparsers of `parser()`
 def _client(args):
     "A client of the running service: --url, else params.yaml `serve`; the admin token from its env var."
     import os
-    from mlworkbench.monitor.retrain import ServiceClient
+    from mlworkbench.serve.client import ServiceClient
     s = project_settings(args.project)
     return ServiceClient(getattr(args, 'url', None) or s.service_url, token=os.environ.get(s.serve.admin_token_env))
 
@@ -213,7 +185,7 @@ def cmd_backtest(args):
 def cmd_replay(args):
     "Stream production rows through the running service in time order, window by window, then send their outcomes as feedback."
     import pandas as pd
-    from mlworkbench.monitor.retrain import replay
+    from mlworkbench.serve.client import replay
     s = project_settings(args.project)
     p, path = s.params, s.root / args.data
     if not path.exists(): raise CommandError(f'{args.data} does not exist: run the prep stage first (dvc repro prep)')

@@ -198,7 +198,21 @@ def _check_choice(df: pd.DataFrame, target: str, time_column, id_columns):
         absent = [n for n in names if n not in df]
         if absent: raise InitError(f"{what}: no column {absent[0]!r} in the table; its columns are {list(df)[:20]}")
 
-# %% ../../nbs/06_workbench/07_infer.ipynb #7b280f11
+# %% ../../nbs/06_workbench/07_infer.ipynb #3b98ea17
+def _check_target(y: pd.Series, dtype: str, task: str) -> list[str]:
+    "InitError for a target the task cannot take; warnings about one it can."
+    if task == 'regression':
+        if dtype not in ('int', 'float'): raise InitError(f"--task regression: the target holds {dtype} values, not numbers")
+        return []
+    counts = y.astype(str).value_counts()
+    if len(counts) < 2: raise InitError(f"the target has {len(counts)} value(s) {list(counts.index)}: nothing to classify")
+    if len(counts) > 2:
+        raise InitError(f"the target has {len(counts)} classes ({', '.join(counts.index[:6])}{', …' if len(counts) > 6 else ''}): the workbench "
+                        'classifies two classes for now (multi-class is planned); choose a binary target, or --task regression for a numeric one')
+    share = counts.min() / counts.sum()
+    return [f"the rarer class '{counts.idxmin()}' is {share:.1%} of the rows: check that the test window holds enough of it"] if share < 0.05 else []
+
+# %% ../../nbs/06_workbench/07_infer.ipynb #1c321d31
 _PERIODS = {'hour': 24, 'dayofweek': 7, 'month': 12}
 
 def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
@@ -212,7 +226,6 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
                    seed: int = 0, # the random split's seed (without a time column)
                   ) -> Proposal:
     "params.yaml for `df`, what was inferred, and what a person should check."
-    from mlworkbench.config.params import MonitorParams, RetrainParams, ServeParams
     from mlworkbench.data.validate import parse_times
     _check_choice(df, target, None if time_column == 'auto' else time_column, id_columns)
     dtypes = {c: column_dtype(df[c]) for c in df}
@@ -228,45 +241,47 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
     warnings += _leakage(df, cols, target, task)
     if time_column: warnings.append(f"'{time_column}' must be when the prediction is made (known before the outcome), not when the outcome was recorded")
     n = len(labelled)
-    n_train, n_test, n_prod = int(n * 0.6), int(n * 0.2), n - int(n * 0.6) - int(n * 0.2)
+    sizes = {'train': int(n * 0.6), 'test': int(n * 0.2), 'production': n - int(n * 0.6) - int(n * 0.2)}
     parts = calendar_parts(parse_times(df[time_column])) if time_column else []
-    metric = 'mae' if task == 'regression' else 'roc_auc'
     slices = [c.name for c in cols if c.role == 'categorical' and 2 <= df[c.name].nunique() <= 20][:3]
-    window = '7D' if time_column else max(50, n_prod // 8)
-    params = {
+    params = _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed)
+    params |= _model_sections(task, sizes, parts, slices, target)
+    params |= _service_sections(target, sizes, time_column)
+    return Proposal(params, cols, warnings, task_why)
+
+# %% ../../nbs/06_workbench/07_infer.ipynb #0ea05639
+def _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed) -> dict:
+    "data, ingest and prep."
+    return {
         'data': {'target': target, 'task': task, 'time_column': time_column, 'timezone': timezone},
         'ingest': {'tables': {name: location}, 'csv_options': {}},
         'prep': {'main_table': name, 'sample_rows': None, 'sample_seed': 13, 'dedupe': True,
                  'columns': {name: {c.name: {'dtype': c.dtype, 'nullable': c.nullable} for c in cols}},
                  'valid_ranges': {}, 'joins': [], 'drop_columns': [c.name for c in cols if c.dropped],
                  'time_features': {'parts': parts},
-                 'split': split or {'method': 'random', 'seed': seed, 'fractions': {'train': 0.6, 'test': 0.2, 'production': 0.2}}},
-        'features': {'exclude': [], 'cyclical': {p: _PERIODS[p] for p in parts}, 'min_frequency': max(5, min(50, n_train // 200)), 'max_categories': 40},
+                 'split': split or {'method': 'random', 'seed': seed, 'fractions': {'train': 0.6, 'test': 0.2, 'production': 0.2}}}}
+
+def _model_sections(task, sizes, parts, slices, target) -> dict:
+    "features, train and evaluate, sized for the splits."
+    metric = 'mae' if task == 'regression' else 'roc_auc'
+    return {
+        'features': {'exclude': [], 'cyclical': {p: _PERIODS[p] for p in parts}, 'min_frequency': max(5, min(50, sizes['train'] // 200)), 'max_categories': 40},
         'train': {'seed': 42, 'metric': {'regression': 'mae', 'classification': 'roc_auc'}, 'search': 'random', 'tune_rows': 40000, 'n_jobs': 2,
-                  'cv': {'folds': 4 if n_train >= 2000 else 3, 'gap': 0}, 'baselines': ['dummy', 'linear'], 'progress': True,
-                  'candidates': _candidates(task, metric, n_train)},
-        'registry': {'root': 'models/registry', 'name': re.sub(r'[^A-Za-z0-9_.-]', '_', target)},
-        'serve': ServeParams().model_dump(mode='json'),
-        'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': max(20, min(500, n_test // 10)),
+                  'cv': {'folds': 4 if sizes['train'] >= 2000 else 3, 'gap': 0}, 'baselines': ['dummy', 'linear'], 'progress': True,
+                  'candidates': _candidates(task, metric, sizes['train'])},
+        'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': max(20, min(500, sizes['test'] // 10)),
                      'alpha': 0.05, 'residuals_by': [p for p in parts if p in ('hour', 'month')], 'importance_repeats': 5,
                      'importance_rows': 5000, 'plot_points': 2000,
                      'units': 'TODO: the unit of the target' if task == 'regression' else '',
                      'description': f"TODO: what '{target}' is, for whom the model predicts it, and when the prediction is made.",
-                     'limits': ['TODO: what the model was not trained on (periods, groups, situations), and what it cannot know.']},
-        'monitor': MonitorParams().model_dump(mode='json') | {'window': window, 'min_labelled_rows': max(30, min(200, n_prod // 10))},
-        'retrain': RetrainParams().model_dump(mode='json') | {'min_labelled_rows': max(50, min(500, n_prod // 4)), 'seed': 17},
-    }
-    return Proposal(params, cols, warnings, task_why)
+                     'limits': ['TODO: what the model was not trained on (periods, groups, situations), and what it cannot know.']}}
 
-def _check_target(y: pd.Series, dtype: str, task: str) -> list[str]:
-    "InitError for a target the task cannot take; warnings about one it can."
-    if task == 'regression':
-        if dtype not in ('int', 'float'): raise InitError(f"--task regression: the target holds {dtype} values, not numbers")
-        return []
-    counts = y.astype(str).value_counts()
-    if len(counts) < 2: raise InitError(f"the target has {len(counts)} value(s) {list(counts.index)}: nothing to classify")
-    if len(counts) > 2:
-        raise InitError(f"the target has {len(counts)} classes ({', '.join(counts.index[:6])}{', …' if len(counts) > 6 else ''}): the workbench "
-                        'classifies two classes for now (multi-class is planned); choose a binary target, or --task regression for a numeric one')
-    share = counts.min() / counts.sum()
-    return [f"the rarer class '{counts.idxmin()}' is {share:.1%} of the rows: check that the test window holds enough of it"] if share < 0.05 else []
+def _service_sections(target, sizes, time_column) -> dict:
+    "registry, serve, monitor and retrain: the defaults, windows and thresholds sized for the production split."
+    from mlworkbench.config.params import MonitorParams, RetrainParams, ServeParams
+    window = '7D' if time_column else max(50, sizes['production'] // 8)
+    return {
+        'registry': {'root': 'models/registry', 'name': re.sub(r'[^A-Za-z0-9_.-]', '_', target)},
+        'serve': ServeParams().model_dump(mode='json'),
+        'monitor': MonitorParams().model_dump(mode='json') | {'window': window, 'min_labelled_rows': max(30, min(200, sizes['production'] // 10))},
+        'retrain': RetrainParams().model_dump(mode='json') | {'min_labelled_rows': max(50, min(500, sizes['production'] // 4)), 'seed': 17}}

@@ -28,6 +28,7 @@ _SECTION_NOTES = {
     'monitor': 'Drift and live performance of the served model, and the decision: ok, watch or retrain.',
 }
 
+# %% ../../nbs/06_workbench/08_init.ipynb #db9e06f8
 def _flow(value) -> str:
     "`value` as one line of YAML."
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip()

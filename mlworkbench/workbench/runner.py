@@ -170,6 +170,7 @@ def _strip_timing(nb, project: str | Path | None = None):
             if out.get('output_type') == 'stream': out['text'] = _KERNEL_TMP.sub('/tmp/ipykernel/', out['text'])
     return nb
 
+# %% ../../nbs/06_workbench/01_runner.ipynb #82963a87
 @functools.cache
 def _html_exporter():
     "One exporter per process: compiling its template is most of the cost of a small report."
@@ -186,7 +187,6 @@ def write_html(nb, # the executed notebook (nbformat)
 REPORT_BACKEND = 'module://matplotlib_inline.backend_inline'  # figures go into the report, whatever the shell set
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
-
 
 def _failure(name, err, report) -> str:
     "A readable account of a failed cell: the error first, then (for a bug, not bad input) its traceback."
