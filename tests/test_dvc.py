@@ -77,8 +77,9 @@ def test_stage_deps_are_the_import_closure_of_each_stage():
     assert r.returncode == 0, f'{r.stdout}\n{r.stderr}'
     import yaml
     deps = {name: s['deps'] for name, s in yaml.safe_load((REPO / 'dvc.yaml').read_text())['stages'].items()}
-    assert 'mlworkbench/model/metrics.py' in deps['train']  # decision_threshold calls metrics.choose_threshold
-    assert 'mlworkbench/model/train.py' in deps['evaluate']  # evaluate imports train
+    assert 'mlworkbench/model/threshold.py' in deps['train']  # decision_threshold calls threshold.choose_threshold (lazily)
+    assert 'mlworkbench/model/metrics.py' in deps['train']  # ... which imports metrics: the closure is transitive
+    assert 'mlworkbench/model/candidates.py' in deps['evaluate']  # evaluate scores importance with candidates.SCORERS
 
 
 def test_stage_deps_tool_finds_a_missing_dep_and_rewrites_dvc_yaml_keeping_its_layout(project):

@@ -9,7 +9,7 @@ import difflib
 import html
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from scipy import stats
 from sklearn import metrics as skm
 from statsmodels.stats.multitest import multipletests
 
-if TYPE_CHECKING: from mlworkbench.config.params import RetrainParams  # the gate's knobs (annotations only)
+from ..config.params import RetrainParams  # the gate's knobs
 
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'LOWER_IS_BETTER', 'check_inputs', 'metric_names', 'better', 'point_metrics', 'row_losses',

@@ -26,7 +26,7 @@ from .record import ModelRecord
 
 # %% auto #0
 __all__ = ['cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'decision_threshold', 'feature_schema',
-           'local_time_range', 'file_sha256', 'library_versions', 'write_training', 'plot_candidates',
+           'local_time_range', 'file_sha256', 'library_versions', 'class_labels', 'write_training', 'plot_candidates',
            'plot_coefficients']
 
 # %% ../../nbs/03_model/05_train.ipynb #9c442e08
@@ -224,6 +224,14 @@ def library_versions() -> dict:
     return {'python': platform.python_version(), 'scikit-learn': sklearn.__version__, 'numpy': np.__version__,
             'pandas': pd.__version__, 'scipy': scipy.__version__, 'skops': skops.__version__, 'mlworkbench': mlworkbench.__version__}
 
+# %% ../../nbs/03_model/05_train.ipynb #25eb25c4
+def class_labels(target: pd.Series, # the target column the model was fitted on
+                 classes, # the fitted model's `classes_`
+                ) -> list[str]:
+    "The model's classes as the target's own values, as text, in the model's order."
+    seen = pd.unique(target.dropna())
+    return [str(next((v for v in seen if v == c), c)) for c in classes]
+
 # %% ../../nbs/03_model/05_train.ipynb #9b744b44
 def write_training(sel: Selection, # from `select_model`
                    df: pd.DataFrame, # the training data
@@ -245,7 +253,7 @@ def write_training(sel: Selection, # from `select_model`
     record = {
         'task': data.task, 'target': data.target, 'time_column': data.time_column,
         'features': feature_schema(df, sel.roles), 'roles': sel.roles,
-        'classes': [str(c) for c in sel.model.classes_] if data.task == 'classification' else None,  # the model's order: the last is predict_proba's last column
+        'classes': class_labels(df[data.target], sel.model.classes_) if data.task == 'classification' else None,  # the last is predict_proba's last column
         'threshold': threshold, 'chosen': sel.chosen, 'estimator': best.loc[sel.chosen, 'estimator'],
         'metric': train.metric, 'cv': {name: {'mean': float(r['cv_mean']), 'std': float(r['cv_std']), 'folds': r['fold_scores'],
                                               'params': r['params'], 'baseline': bool(r['baseline'])} for name, r in best.iterrows()},
