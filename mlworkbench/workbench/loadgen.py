@@ -39,7 +39,13 @@ class LoadResult:
     def __repr__(self): return f'LoadResult({self.summary()})'
 
 # %% ../../nbs/06_workbench/06_loadgen.ipynb #debc59b1
-def http_request(method: str, path: str, host: str, body: bytes = b'', content_type: str = 'application/json', headers: dict | None = None) -> bytes:
+def http_request(method: str, # GET, POST, ...
+                 path: str, # e.g. /predict
+                 host: str, # the Host header
+                 body: bytes = b'', # the request body
+                 content_type: str = 'application/json', # its type, when there is a body
+                 headers: dict | None = None, # more headers
+                ) -> bytes:
     "The bytes of one HTTP/1.1 keep-alive request."
     lines = [f'{method} {path} HTTP/1.1', f'Host: {host}', 'Connection: keep-alive', f'Content-Length: {len(body)}']
     if body: lines.append(f'Content-Type: {content_type}')
@@ -63,19 +69,24 @@ async def _read_response(reader) -> tuple[int, bytes, bool]:
     return status, body, hdrs.get('connection', '').lower() != 'close'
 
 # %% ../../nbs/06_workbench/06_loadgen.ipynb #86ba1436
-async def run_load(host: str, port: int, requests: list[bytes], concurrency: int = 8, total: int | None = None,
-                   seconds: float | None = None, timeout: float = 30.0, keep_bodies: bool = False) -> LoadResult:
+async def run_load(host: str, # the server's address
+                   port: int, # its port
+                   requests: list[bytes], # prepared requests (`http_request`), sent in turn
+                   concurrency: int = 8, # connections, each sending its next request when the answer arrives
+                   total: int | None = None, # requests to send (default: each prepared one once)
+                   seconds: float | None = None, # or send for this long
+                   timeout: float = 30.0, # longest wait for one answer
+                   keep_bodies: bool = False, # keep the answers' bodies in the result
+                  ) -> LoadResult:
     "Send `total` requests (cycling through the prepared `requests`) over `concurrency` connections, or for `seconds`."
     if total is None and seconds is None: total = len(requests)
     res, counter = LoadResult(), [0]
     end = time.perf_counter() + seconds if seconds else float('inf')
-
     def next_index():
         i = counter[0]
         if (total is not None and i >= total) or time.perf_counter() >= end: return None
         counter[0] += 1
         return i
-
     async def worker():
         reader = writer = None
         while (i := next_index()) is not None:
@@ -93,13 +104,17 @@ async def run_load(host: str, port: int, requests: list[bytes], concurrency: int
                 if writer is not None: writer.close()
                 writer = None
         if writer is not None: writer.close()
-
     start = time.perf_counter()
     await asyncio.gather(*[worker() for _ in range(concurrency)])
     res.seconds = time.perf_counter() - start
     return res
 
-def load(host: str, port: int, requests: list[bytes], **kwargs) -> LoadResult:
+# %% ../../nbs/06_workbench/06_loadgen.ipynb #5b6170bf
+def load(host: str, # the server's address
+         port: int, # its port
+         requests: list[bytes], # prepared requests
+         **kwargs, # `run_load`'s other arguments
+        ) -> LoadResult:
     "`run_load` from synchronous code (its own event loop, uvloop when installed)."
     try: import uvloop; return uvloop.run(run_load(host, port, requests, **kwargs))
     except ImportError: return asyncio.run(run_load(host, port, requests, **kwargs))

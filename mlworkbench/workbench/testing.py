@@ -13,8 +13,13 @@ from pathlib import Path
 __all__ = ['demo_model']
 
 # %% ../../nbs/06_workbench/05_testing.ipynb #5806cfa3
-def demo_model(folder: str | Path, n: int = 300, seed: int = 0, task: str = 'regression', shift: float = 0.0,
-               time_column: str | None = None) -> dict:
+def demo_model(folder: str | Path, # where model.skops and model.json go
+               n: int = 300, # generated rows
+               seed: int = 0, # the rows' and the model's seed
+               task: str = 'regression', # or classification (target late / on_time)
+               shift: float = 0.0, # added to the signal: a model of a changed world
+               time_column: str | None = None, # the record's time column (the rows have none)
+              ) -> dict:
     "Fit a small features -> model pipeline on generated data; write folder/model.skops and model.json as train does."
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.pipeline import Pipeline
