@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from mlworkbench.workbench.runner import THREAD_VARS  # noqa: E402
 
 PLAIN = r'''
 import os, shutil, sys, time
@@ -37,7 +39,7 @@ for name, stage in stages.items():
     if stage['cmd'].startswith('mlwb stage '):  # the stage notebook's cells, with its params, in an in-process IPython shell
         nb = read_nb(work / 'pipeline' / f'{name}.ipynb')
         shell = CaptureShell()
-        shell.run_all(nb, exc_stop=True, inject_code=f'params = {stage_inputs(name, work)!r}', inject_idx=next(
+        shell.run_all(nb, exc_stop=True, inject_code=f'params = {stage_inputs(name, work)!r}\nprogress = False', inject_idx=next(
             i for i, c in enumerate(nb.cells) if 'parameters' in c.metadata.get('tags', [])))
     else:  # a plain command (collect): the function it calls
         from mlworkbench.workbench.cli import main
@@ -63,7 +65,8 @@ def main():
         subprocess.run(['mlwb', 'warm', '--stop'], env=env, check=True, stdout=subprocess.DEVNULL)  # the dvc side starts cold, as after a reboot
         dvcs.append(timed(['dvc', 'repro', '-f', '-q'], cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
         with tempfile.TemporaryDirectory() as d:
-            out = subprocess.run([sys.executable, '-c', PLAIN, str(ROOT), d], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+            one_thread = dict.fromkeys(THREAD_VARS, '1')  # as every stage runs BLAS/OpenMP (runner.one_thread_each): same arithmetic, same work
+            out = subprocess.run([sys.executable, '-c', PLAIN, str(ROOT), d], cwd=ROOT, env=env | one_thread, check=True, capture_output=True, text=True)
             plains.append(float(out.stdout.strip().splitlines()[-1]))  # from after the copy of the project
         print(f'dvc repro -f {dvcs[-1]:.1f} s, one process {plains[-1]:.1f} s', flush=True)
     dvc, plain = statistics.median(dvcs), statistics.median(plains)
