@@ -17,9 +17,9 @@ from .ingest import DataError, read_file, write_parquet
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['SPLITS', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table', 'add_time_features',
-           'split_rows', 'check_splits', 'Prepared', 'load_raw', 'prepare', 'write_prepared', 'plot_steps',
-           'plot_missing', 'plot_target_by_period']
+__all__ = ['SPLITS', 'MAX_CLASSES', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table',
+           'add_time_features', 'split_rows', 'check_splits', 'Prepared', 'load_raw', 'prepare', 'write_prepared',
+           'plot_steps', 'plot_missing', 'plot_target_by_period']
 
 # %% ../../nbs/02_data/03_prep.ipynb #cafee363
 @dataclass
@@ -136,19 +136,25 @@ def split_rows(df: pd.DataFrame, # the prepared table
     return {name: df.iloc[np.sort(i)] for name, i in zip(SPLITS, idx)}
 
 # %% ../../nbs/02_data/03_prep.ipynb #c98c08b8
+MAX_CLASSES = 100  # a classification target with more distinct values is almost surely a quantity
+
 def check_splits(splits: dict[str, pd.DataFrame], # from `split_rows`
                  data: DataParams, # the target and the task
                  split, # the `SplitParams` they were cut by, for the message
                 ) -> None:
-    "A `DataError` naming the split when train or test is empty, or a classification target has not two classes in train."
+    "A `DataError` naming the split when train or test is empty, or a classification target's classes in train are fewer than two or too many to learn."
     for name in ('train', 'test'):
         if splits[name].empty:
             where = f'{getattr(split, name).start}..{getattr(split, name).end}' if split.method == 'time' else f'fraction {split.fractions[name]}'
             raise DataError(f'prep.split.{name}: no row falls in it ({where}); the prepared table has {sum(len(s) for s in splits.values()):,} rows')
     if data.task == 'classification':
         classes = sorted(map(str, splits['train'][data.target].unique()))
-        if len(classes) != 2:
-            raise DataError(f"data.target '{data.target}': a classification target needs exactly two classes in the train split, got {len(classes)}: {classes[:10]}")
+        if len(classes) < 2:
+            raise DataError(f"data.target '{data.target}': a classification target needs at least two classes in the train split, got {len(classes)}: {classes[:10]}")
+        most = int(min(MAX_CLASSES, len(splits['train']) / 2))
+        if len(classes) > most:
+            raise DataError(f"data.target '{data.target}': {len(classes)} classes in {len(splits['train'])} train rows are too many to learn (at most {most}); "
+                            "if it is a quantity, set data.task: regression")
 
 # %% ../../nbs/02_data/03_prep.ipynb #39c1524b
 @dataclass

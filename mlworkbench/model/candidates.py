@@ -15,9 +15,11 @@ from sklearn.pipeline import Pipeline
 
 from ..config.params import TASKS, Candidate, Distribution, FeaturesParams, ParamsError, TrainParams
 from .features import build_features, categorical_mask
+from .multiclass import multiclass_scorer
 
 # %% auto #0
-__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'estimator_class', 'valid_values', 'check_train_params', 'make_pipeline']
+__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'estimator_class', 'scoring', 'valid_values', 'check_train_params',
+           'make_pipeline']
 
 # %% ../../nbs/03_model/09_candidates.ipynb #91b48c34
 ESTIMATORS = {  # family -> (regressor, classifier, feature flavour)
@@ -40,6 +42,16 @@ def estimator_class(family: str, # a candidate's `estimator`, e.g. 'linear'
     "The scikit-learn class of `family` for `task`."
     reg, clf, _ = ESTIMATORS[family]
     return reg if task == 'regression' else clf
+
+def scoring(metric: str, # train.metric, as it runs for the task
+            n_classes: int = 2, # the target's classes (classification)
+           ):
+    "What cross-validation scores `metric` by (higher is better): scikit-learn's scorer, or for more than two classes `multiclass_scorer`."
+    if n_classes <= 2 or SCORERS[metric][1] == 'regression': return SCORERS[metric][0]
+    if metric == 'average_precision':
+        raise ParamsError(f"train.metric: 'average_precision' is defined for two classes and data.target has {n_classes}; "
+                          "use roc_auc (macro one-vs-rest), f1 (macro), log_loss or accuracy")
+    return multiclass_scorer(metric)
 
 # %% ../../nbs/03_model/09_candidates.ipynb #5f5c7168
 COUNTERPARTS = {('linear', 'alpha'): ('C', 'the inverse: C = 1/alpha'), ('linear', 'C'): ('alpha', 'the inverse: alpha = 1/C')}  # same knob, other task's name

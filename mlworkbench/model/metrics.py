@@ -18,6 +18,8 @@ from sklearn import metrics as skm
 from statsmodels.stats.multitest import multipletests
 
 from ..config.params import RetrainParams  # the gate's knobs
+from .multiclass import MULTICLASS_METRICS, MulticlassRows, check_multiclass, is_multiclass, multiclass_point, multiclass_row_losses
+from .resampling import auc_from_counts, bootstrap_interval, counts_by_score, warn_undefined
 
 # %% auto #0
 __all__ = ['TASKS', 'METRICS', 'LOWER_IS_BETTER', 'check_inputs', 'metric_names', 'better', 'point_metrics', 'row_losses',
@@ -38,8 +40,8 @@ def _binary(y, pos_label=None) -> np.ndarray:
     if s.isna().any(): raise ValueError(f'y has {int(s.isna().sum())} missing value(s); evaluate only rows whose outcome is known')
     labels = sorted(s.unique().tolist(), key=str)
     if len(labels) > 2:
-        raise ValueError(f'y has {len(labels)} classes {labels[:10]}: only binary classification is supported '
-                         '(two labels, pos_label naming the positive one)')
+        raise ValueError(f'y has {len(labels)} classes {labels[:10]}: one probability per row needs two labels (pos_label naming '
+                         'the positive one); for more classes pass the class probabilities, one column per class')
     if pos_label is None:
         if not set(labels) <= {0, 1}: raise ValueError(f'y has labels {labels}: pass pos_label, the label of the positive class')
         return s.to_numpy().astype(int)
@@ -55,11 +57,12 @@ def check_inputs(task: str, # 'regression' or 'classification'
                 ) -> tuple[np.ndarray, np.ndarray]:
     "`y` and `pred` as 1-D float arrays (`y` as 0/1 for classification), or a `ValueError` saying what is wrong."
     _check_task(task)
+    if task == 'classification' and is_multiclass(pred): return check_multiclass(y, pred, name)
     pred = np.asarray(pred)
     if task == 'classification' and pred.ndim == 2 and pred.shape[1] == 2: pred = pred[:, 1]  # predict_proba's output
     if pred.ndim != 1:
         raise ValueError(f'{name} must hold one value per row (for classification: the probability of the positive class, '
-                         f'binary only), got shape {pred.shape}')
+                         f'or one column per class), got shape {pred.shape}')
     if len(y) != len(pred): raise ValueError(f'y and {name} must have the same length, got {len(y)} and {len(pred)}')
     if len(pred) < 2: raise ValueError(f'{name} must have at least 2 rows, got {len(pred)}')
     try: pred = pred.astype(float)
@@ -79,14 +82,18 @@ def check_inputs(task: str, # 'regression' or 'classification'
 def metric_names(task: str, # 'regression' or 'classification'
                  y: np.ndarray, # actual values (MAPE is undefined where one is 0)
                  metrics: list[str] | str | None = None, # the metrics asked for; None: all that are defined
+                 multiclass: bool = False, # classification with more than two classes?
                 ) -> list[str]:
     "The metrics asked for (default: all that are defined for `task` and `y`), or a `ValueError` naming the bad one."
     _check_task(task)
     mape_ok = task == 'classification' or bool((y != 0).all())
-    if metrics is None: return [m for m in METRICS[task] if m != 'mape' or mape_ok]
+    valid = MULTICLASS_METRICS if multiclass and task == 'classification' else METRICS[task]
+    if metrics is None: return [m for m in valid if m != 'mape' or mape_ok]
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for m in metrics:
-        if m not in METRICS[task]: raise ValueError(f"metric must be one of {list(METRICS[task])} for task {task!r}, got {m!r}")
+        if m not in valid and m in METRICS[task]:
+            raise ValueError(f"metric {m!r} is defined for two classes; with more, use one of {list(valid)}")
+        if m not in valid: raise ValueError(f"metric must be one of {list(valid)} for task {task!r}, got {m!r}")
         if m == 'mape' and not mape_ok:
             raise ValueError(f"metric 'mape' is undefined: y is 0 in {int((y == 0).sum())} row(s); use 'mae' or 'rmse'")
     return metrics
@@ -112,6 +119,7 @@ def point_metrics(task: str, # 'regression' or 'classification'
                  ) -> dict[str, float]:
     "Every metric defined for `task` and `y`, from scikit-learn."
     y, pred = check_inputs(task, y, pred, pos_label)
+    if pred.ndim == 2: return multiclass_point(y, pred)
     if task == 'regression':
         out = {'mae': skm.mean_absolute_error(y, pred), 'rmse': skm.root_mean_squared_error(y, pred), 'r2': skm.r2_score(y, pred)}
         if (y != 0).all(): out['mape'] = skm.mean_absolute_percentage_error(y, pred)
@@ -126,14 +134,13 @@ def point_metrics(task: str, # 'regression' or 'classification'
     return {k: float(v) for k, v in out.items()}
 
 # %% ../../nbs/03_model/02_metrics.ipynb #62d5ba5f
-_BATCH_VALUES = 2_000_000  # values per resampled array per batch (16 MB of float64): memory stays flat in n_resamples
-
 def row_losses(task: str, # 'regression' or 'classification'
                y: np.ndarray, # actual values (classification: 0/1)
                pred: np.ndarray, # predictions (classification: probabilities)
               ) -> np.ndarray:
     "Per-row loss: absolute error for regression, log loss for classification (clipped as scikit-learn does)."
     if task == 'regression': return np.abs(pred - y)
+    if pred.ndim == 2: return multiclass_row_losses(y, pred)
     eps = np.finfo(float).eps
     p = np.clip(pred, eps, 1 - eps)
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
@@ -153,6 +160,10 @@ class _Rows:
         "The metrics (rows) of each resample (columns), from arrays of shape (resamples, n)."
         return _regression_stat(self.metrics, *arrays) if self.task == 'regression' else _classification_stat(self.metrics, self.groups, *arrays)
 
+def _rows(task, y, pred, metrics, threshold=0.5):
+    "The per-row arrays and statistic of one model's predictions: `MulticlassRows` for more than two classes."
+    return MulticlassRows(y, pred, metrics) if pred.ndim == 2 else _Rows(task, y, pred, metrics, threshold)
+
 # %% ../../nbs/03_model/02_metrics.ipynb #40d2f038
 def _regression_stat(metrics, y, err):
     out, sq = [], None
@@ -166,13 +177,6 @@ def _regression_stat(metrics, y, err):
                 with np.errstate(divide='ignore', invalid='ignore'):
                     out.append(1 - sq.sum(-1) / np.square(y - y.mean(-1, keepdims=True)).sum(-1))
     return np.stack(out)
-
-def _counts_by_score(y, rank, groups):
-    "Positive and negative counts per distinct score (ascending), per resample."
-    b = y.shape[0]
-    idx = (rank + groups * np.arange(b)[:, None]).ravel()
-    pos = np.bincount(idx, weights=y.ravel(), minlength=b * groups).reshape(b, groups)
-    return pos, np.bincount(idx, minlength=b * groups).reshape(b, groups) - pos
 
 # %% ../../nbs/03_model/02_metrics.ipynb #9f80f6f3
 def _classification_stat(metrics, groups, y, hard, loss, rank):
@@ -188,11 +192,9 @@ def _classification_stat(metrics, groups, y, hard, loss, rank):
             elif m == 'f1': out.append(np.where(tp + pp + ap > 0, 2 * tp / (pp + ap), 0.0))
             elif m == 'log_loss': out.append(loss.mean(-1))
             else:
-                if counts is None: counts = _counts_by_score(y, rank.astype(np.intp), groups)
+                if counts is None: counts = counts_by_score(y, rank.astype(np.intp), groups)
                 pos, neg = counts
-                if m == 'roc_auc':  # P(score of a positive > score of a negative), ties count half
-                    below = np.cumsum(neg, 1) - neg
-                    out.append((pos * (below + 0.5 * neg)).sum(1) / (ap * (n - ap)))
+                if m == 'roc_auc': out.append(auc_from_counts(pos, neg))
                 else:  # average precision: precision at each score, weighted by the positives found there
                     tps, fps = np.cumsum(pos[:, ::-1], 1), np.cumsum(neg[:, ::-1], 1)
                     precision = np.where(tps + fps > 0, tps / (tps + fps), 0.0)
@@ -200,22 +202,6 @@ def _classification_stat(metrics, groups, y, hard, loss, rank):
     return np.stack(out)
 
 # %% ../../nbs/03_model/02_metrics.ipynb #b98539d3
-def _bootstrap(arrays: list, statistic, n_resamples: int, seed: int, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    "Percentile interval of the (vector) `statistic` over paired resamples of `arrays`."
-    if int(n_resamples) != n_resamples or n_resamples < 1: raise ValueError(f'n_resamples must be a positive integer, got {n_resamples}')
-    if not 0 < confidence < 1: raise ValueError(f'confidence must be between 0 and 1, got {confidence}')
-    batch = max(1, min(int(n_resamples), _BATCH_VALUES // len(arrays[0])))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', stats.DegenerateDataWarning)  # reported below, by metric name
-        res = stats.bootstrap(arrays, lambda *a, axis=-1: statistic(*a), n_resamples=int(n_resamples), batch=batch,
-                              vectorized=True, paired=True, confidence_level=confidence, method='percentile',
-                              rng=np.random.default_rng(seed))
-    return np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
-
-def _warn_undefined(names, low):
-    bad = [m for m, l in zip(names, low) if np.isnan(l)]
-    if bad: warnings.warn(f'{bad} undefined in some resamples (e.g. a resample with one class only): their intervals are NaN; use more rows')
-
 def bootstrap_metrics(task: str, # 'regression' or 'classification'
                       y, # actual values
                       pred, # predictions (classification: probability of the positive class)
@@ -228,11 +214,11 @@ def bootstrap_metrics(task: str, # 'regression' or 'classification'
                      ) -> pd.DataFrame:
     "Each metric with its percentile bootstrap interval: columns metric, value, ci_low, ci_high."
     y, pred = check_inputs(task, y, pred, pos_label)
-    names = metric_names(task, y, metrics)
+    names = metric_names(task, y, metrics, pred.ndim == 2)
     point = point_metrics(task, y, pred, threshold)
-    rows = _Rows(task, y, pred, names, threshold)
-    low, high = _bootstrap(rows.arrays, rows.stat, n_resamples, seed, confidence)
-    _warn_undefined(names, low)
+    rows = _rows(task, y, pred, names, threshold)
+    low, high = bootstrap_interval(rows.arrays, rows.stat, n_resamples, seed, confidence)
+    warn_undefined(names, low)
     return pd.DataFrame({'metric': names, 'value': [point[m] for m in names], 'ci_low': low, 'ci_high': high})
 
 # %% ../../nbs/03_model/02_metrics.ipynb #ef1ae2cb
@@ -250,11 +236,12 @@ def paired_bootstrap(task: str, # 'regression' or 'classification'
     "metric(model) − metric(baseline) with its bootstrap interval, whether it excludes 0 and whether the model is better."
     y, a = check_inputs(task, y, pred_model, pos_label, 'pred_model')
     _, b = check_inputs(task, y, pred_baseline, None, 'pred_baseline')
-    [metric] = metric_names(task, y, [metric])
-    ra, rb = _Rows(task, y, a, [metric], threshold), _Rows(task, y, b, [metric], threshold)
+    if a.shape != b.shape: raise ValueError(f'pred_model and pred_baseline must have the same shape (one column per class), got {a.shape} and {b.shape}')
+    [metric] = metric_names(task, y, [metric], a.ndim == 2)
+    ra, rb = _rows(task, y, a, [metric], threshold), _rows(task, y, b, [metric], threshold)
     k = len(ra.arrays)
-    low, high = _bootstrap(ra.arrays + rb.arrays, lambda *x: ra.stat(*x[:k]) - rb.stat(*x[k:]), n_resamples, seed, confidence)
-    _warn_undefined([metric], low)
+    low, high = bootstrap_interval(ra.arrays + rb.arrays, lambda *x: ra.stat(*x[:k]) - rb.stat(*x[k:]), n_resamples, seed, confidence)
+    warn_undefined([metric], low)
     va, vb = point_metrics(task, y, a, threshold)[metric], point_metrics(task, y, b, threshold)[metric]
     low, high = float(low[0]), float(high[0])
     return {'metric': metric, 'model': va, 'baseline': vb, 'value': va - vb, 'ci_low': low, 'ci_high': high,
@@ -304,7 +291,7 @@ def slice_metrics(task: str, # 'regression' or 'classification'
     if len(groups) != len(y): raise ValueError(f'groups must have one row per prediction: got {len(groups)} rows for {len(y)} predictions')
     if test not in ('welch', 'mannwhitney'): raise ValueError(f"test must be 'welch' or 'mannwhitney', got {test!r}")
     if not 0 < alpha < 1: raise ValueError(f'alpha must be between 0 and 1, got {alpha}')
-    [metric] = metric_names(task, y, [metric or ('mae' if task == 'regression' else 'log_loss')])
+    [metric] = metric_names(task, y, [metric or ('mae' if task == 'regression' else 'log_loss')], pred.ndim == 2)
     loss = row_losses(task, y, pred)
     rows = []
     for col in groups.columns:

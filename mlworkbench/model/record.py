@@ -35,7 +35,7 @@ class ModelRecord(BaseModel):
     time_column: str | None = None
     features: list[dict[str, Any]]  # the input schema: name, role, kind (number/string), nullable, range or categories
     roles: dict[str, list[str]] = Field(default_factory=dict)
-    classes: list[Any] | None = None  # a classifier's classes, in the fitted model's order: the last one is the positive class
+    classes: list[Any] | None = None  # a classifier's classes, in the fitted model's order: of two, the last one is the positive class
     threshold: float | None = None  # a classifier's decision threshold on the positive class' probability
     chosen: str | None = None  # the chosen candidate's name in params.yaml
     estimator: str | None = None
@@ -69,9 +69,13 @@ def _feature_names(self) -> list[str]:
     "The model's input columns, in order."
     return [f['name'] for f in self.features]
 
+def _is_multiclass(self) -> bool:
+    "Is this a classifier of more than two classes?"
+    return self.task == 'classification' and len(self.classes or []) > 2
+
 def _positive_class(self) -> str | None:
-    "The class whose probability a classifier's score is (the last of its classes), or None for a regression."
-    return str(self.classes[-1]) if self.task == 'classification' and self.classes else None
+    "The class whose probability a binary classifier's score is (the last of its classes), or None (regression, multi-class)."
+    return str(self.classes[-1]) if self.task == 'classification' and self.classes and not self.is_multiclass else None
 
 def _decision_threshold(self) -> float:
     "The threshold on the positive class' probability (0.5 when the record has none)."
@@ -85,22 +89,40 @@ def _timezone(self) -> str | None:
     "The data's local time zone, from the params the model was trained with."
     return (self.params.get('data') or {}).get('timezone')
 
-for _name, _f in dict(feature_names=_feature_names, positive_class=_positive_class, decision_threshold=_decision_threshold,
+for _name, _f in dict(feature_names=_feature_names, is_multiclass=_is_multiclass, positive_class=_positive_class, decision_threshold=_decision_threshold,
                       metric_key=_metric_key, timezone=_timezone).items():
     setattr(ModelRecord, _name, property(_f))
 
 # %% ../../nbs/03_model/03_record.ipynb #83e883e4
 def _outcome(self, values: pd.Series) -> pd.Series:
-    "The outcomes `values` (the target column, or logged outcomes) as metrics take them: 1/0 for the positive class, else as they are."
+    "The outcomes `values` (the target column, or logged outcomes) as metrics take them: 1/0 for the positive class, class indices, else as they are."
     if self.task != 'classification': return values
+    if self.is_multiclass:
+        import numpy as np, pandas as pd
+        codes = pd.Index([str(c) for c in self.classes]).get_indexer(values.astype(str)).astype(float)
+        return pd.Series(np.where((codes < 0) | values.isna().to_numpy(), np.nan, codes), index=values.index)
     is_positive = (values.astype(str) == self.positive_class).astype(int)
     known = values.notna()
     return is_positive if known.all() else is_positive.where(known)
 
 def _scores(self, model, X: pd.DataFrame) -> np.ndarray:
-    "`model`'s scores for `X`: the positive class' probability for a classifier, else the prediction."
+    "`model`'s scores for `X`: the positive class' probability (binary), every class' (multi-class), else the prediction."
     with warnings.catch_warnings():  # a category unseen in training is expected in production: it is encoded as unknown
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
-        return model.predict_proba(X)[:, -1] if self.task == 'classification' else model.predict(X)
+        if self.task != 'classification': return model.predict(X)
+        proba = model.predict_proba(X)
+        return proba if self.is_multiclass else proba[:, -1]
 
-ModelRecord.outcome, ModelRecord.scores = _outcome, _scores
+def _called(self, scores: np.ndarray) -> list[str]:
+    "The class each row is called from its `scores`: above the threshold (binary) or the most probable (multi-class)."
+    import numpy as np
+    classes = np.asarray([str(c) for c in self.classes], dtype=object)
+    if self.is_multiclass: return classes[np.asarray(scores).argmax(1)].tolist()
+    return classes[(np.asarray(scores) >= self.decision_threshold).astype(int)].tolist()
+
+def _unseen_classes(self, values: pd.Series) -> list[str]:
+    "Outcome values (as text) that are none of a classifier's classes: it can never call them."
+    known = {str(c) for c in self.classes or []}
+    return sorted({str(v) for v in values.dropna()} - known) if self.task == 'classification' else []
+
+ModelRecord.outcome, ModelRecord.scores, ModelRecord.called, ModelRecord.unseen_classes = _outcome, _scores, _called, _unseen_classes

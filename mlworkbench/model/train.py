@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
 
 from ..config.params import CVParams, Candidate, DataParams, Distribution, FeaturesParams, TrainParams
-from .candidates import SCORERS, check_train_params, make_pipeline
+from .candidates import SCORERS, check_train_params, make_pipeline, scoring
 from .features import build_features, feature_roles
 from .modelfile import save_model
 from .record import ModelRecord
@@ -110,9 +110,10 @@ def _select(df, data, features, train, progress: bool) -> Selection:
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
     splitter = cv_splitter(data.task, train.cv, bool(data.time_column), train.seed)
+    scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
     for name, cand in tqdm(train.candidates.items(), desc='candidates', disable=not progress):
-        t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, SCORERS[train.metric][0])
+        t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, scorer)
         tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)
     sign = -1 if SCORERS[train.metric][0].startswith('neg_') else 1  # report errors as positive numbers
