@@ -20,10 +20,11 @@ import yaml
 from ..errors import UserError, user_error_names
 from ..config.params import Params, ParamsError, read_params, set_dotted, validate_params
 from ..config.settings import find_project
+from .report import report_exporter, write_html
 
 # %% auto #0
 __all__ = ['REPORT_BACKEND', 'THREAD_VARS', 'StageError', 'stage_spec', 'stage_inputs', 'stage_params', 'KeepOutputs',
-           'restore_interrupted', 'write_html', 'warm_up', 'one_thread_each', 'run_stage']
+           'restore_interrupted', 'warm_up', 'one_thread_each', 'run_stage']
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #a5e475d5
 class StageError(UserError, RuntimeError):
@@ -171,19 +172,6 @@ def _strip_timing(nb, project: str | Path | None = None):
     return nb
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #82963a87
-@functools.cache
-def _html_exporter():
-    "One exporter per process: compiling its template is most of the cost of a small report."
-    from nbconvert import HTMLExporter
-    return HTMLExporter(template_name='lab')
-
-def write_html(nb, # the executed notebook (nbformat)
-               path: str | Path, # the HTML file to write
-              ):
-    "An HTML copy of notebook `nb` (figures embedded, no external assets needed to read it)."
-    body, _ = _html_exporter().from_notebook_node(nb)
-    Path(path).write_text(body, encoding='utf-8')
-
 REPORT_BACKEND = 'module://matplotlib_inline.backend_inline'  # figures go into the report, whatever the shell set
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -230,7 +218,7 @@ def warm_up():
     import nbformat
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])
     nbformat.validate(nb)
-    _html_exporter().from_notebook_node(nb)
+    report_exporter().from_notebook_node(nb)
     _engine()
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #f5a7b9c1
