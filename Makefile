@@ -73,9 +73,12 @@ setup: $(LAB_OVERRIDES)
 $(LAB_OVERRIDES): tools/jupyterlab-overrides.json $(VENV)/.installed
 	install -D -m 644 $< $@
 
+# saving a notebook cleans it as nbdev_clean does (a stage notebook without outputs): a DVC dependency keeps its bytes
+LAB_PORT ?= 8888
 lab: setup
-	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
-	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  --FileContentsManager.pre_save_hook=mlworkbench.workbench.lab.clean_on_save
 
 clean-venv:
 	rm -rf $(VENV)

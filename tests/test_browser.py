@@ -186,6 +186,7 @@ def jupyter_lab(project: Path, port: int, token: str, home: Path) -> subprocess.
     cmd = [str(Path(sys.executable).parent / 'jupyter'), 'lab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
            f'--ServerApp.root_dir={project}', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+           '--FileContentsManager.pre_save_hook=mlworkbench.workbench.lab.clean_on_save',
            f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}']
     return subprocess.Popen(cmd, cwd=project, env=env, stdout=open(home / 'lab.log', 'w'), stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -229,7 +230,7 @@ def run_cell(page, cell, tries: int = 4):
     expect(prompt).to_have_text(re.compile(r'\[\d+\]'), timeout=60000)
 
 
-def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
+def test_jupyterlab_runs_a_pipeline_notebook(visit, lab, stage_project):
     """Open pipeline/train.ipynb, run its parameters and import cells (params.yaml's defaults), then one more cell
     that shows what they loaded; no news prompt appears."""
     from playwright.sync_api import expect
@@ -249,6 +250,15 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
         for i in (1, 2):   # the `parameters` cell (params = None), then the imports: stage_params and the prepared data
             run_cell(page, cells.nth(i))
         assert 'Error' not in cells.nth(2).inner_text(), cells.nth(2).inner_text()
+        # saved after running: the file DVC depends on keeps its committed bytes (make lab's pre-save hook cleans it)
+        saved = stage_project.root / 'pipeline' / 'train.ipynb'
+        before = saved.stat().st_mtime_ns
+        page.keyboard.press('Control+s')
+        for _ in range(150):
+            if saved.stat().st_mtime_ns != before: break
+            page.wait_for_timeout(200)
+        assert saved.stat().st_mtime_ns != before, 'JupyterLab did not save the notebook'
+        assert saved.read_bytes() == (REPO / 'pipeline' / 'train.ipynb').read_bytes(), 'saving in JupyterLab changed the stage notebook'
         # one more cell, below: the defaults of params.yaml and the data they point at
         cells.nth(2).locator('.jp-InputArea-prompt').click()
         page.keyboard.press('b')
