@@ -27,7 +27,8 @@ USER_ERRORS = (UserError, FileNotFoundError)  # a user's mistake: one line and e
 
 def cmd_stage(args):
     "Run one pipeline stage notebook (what dvc.yaml calls)."
-    report = run_stage(args.name, find_project(args.project), progress=args.progress)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress  # a terminal shows signs of life; a log stays quiet
+    report = run_stage(args.name, find_project(args.project), progress=progress)
     print(f'stage {args.name}: report {report.relative_to(find_project(args.project))}')
 
 def cmd_params(args):
@@ -282,7 +283,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('stage', help=cmd_stage.__doc__, description=cmd_stage.__doc__)
     s.add_argument('name', help='stage name in dvc.yaml, e.g. prep')
     s.add_argument('--project', default='.', help='project folder (default: the one holding the current folder)')
-    s.add_argument('--progress', action='store_true', help='show a progress bar over cells')
+    s.add_argument('--progress', action=argparse.BooleanOptionalAction, default=None,
+                   help="each cell and the library's progress bars on stderr (default: when stderr is a terminal, e.g. under dvc repro)")
     s.set_defaults(func=cmd_stage)
     s = sub.add_parser('params', help=cmd_params.__doc__, description=cmd_params.__doc__)
     s.add_argument('--project', default='.', help='project folder')
