@@ -14,9 +14,9 @@ from ..config.settings import find_project, project_settings
 from .runner import run_stage
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list', 'cmd_registry_register',
-           'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands', 'cmd_collect',
-           'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
+__all__ = ['USER_ERRORS', 'EXAMPLES', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list',
+           'cmd_registry_register', 'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands',
+           'cmd_collect', 'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
            'add_init_command', 'parser', 'main']
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #892be81f
@@ -276,9 +276,25 @@ def add_init_command(sub, # the subparsers of `parser()`
     s.set_defaults(func=cmd_init)
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #7d12687c
+EXAMPLES = {  # command -> what a person types, shown at the end of its --help
+    'stage': ['mlwb stage prep', 'mlwb stage train --progress        # each cell and progress bar on stderr'],
+    'params': ['mlwb params                          # check params.yaml before dvc repro'],
+    'init': ['mlwb init data/external/orders.csv --target delivery_minutes', 'mlwb init "exports/*.parquet" --target churned --no-time-column --id-columns customer_id'],
+    'registry': ['mlwb registry register --alias champion', 'mlwb registry list', 'mlwb registry promote 3', 'mlwb registry rollback --reload'],
+    'serve': ['mlwb serve', 'mlwb serve --port 18201 --workers 2'],
+    'replay': ['mlwb replay --since 2013-10-01 --until 2013-10-31', 'mlwb replay --url http://127.0.0.1:18201 --limit 1000'],
+    'monitor': ['mlwb monitor                         # collect the log, then the monitor stage through dvc repro'],
+    'backtest': ['mlwb backtest'],
+    'retrain': ['mlwb retrain                         # only if the monitor says retrain', 'mlwb retrain --force'],
+    'collect': ['mlwb collect'],
+    'warm': ['mlwb warm', 'mlwb warm --stop'],
+}
+
 def parser() -> argparse.ArgumentParser:
     "The `mlwb` argument parser, one subcommand per task."
+    from mlworkbench import __version__
     ap = argparse.ArgumentParser(prog='mlwb', description='mlworkbench: reproducible ML from data to production.')
+    ap.add_argument('--version', action='version', version=f'mlwb {__version__}')
     sub = ap.add_subparsers(dest='command', required=True, metavar='COMMAND')
     s = sub.add_parser('stage', help=cmd_stage.__doc__, description=cmd_stage.__doc__)
     s.add_argument('name', help='stage name in dvc.yaml, e.g. prep')
@@ -295,6 +311,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('warm', help=cmd_warm.__doc__.split(',')[0] + '.', description=cmd_warm.__doc__ + ' (see mlworkbench.workbench.warm and .launcher)')
     s.add_argument('--stop', action='store_true', help='stop them (a command they are running finishes first)')
     s.set_defaults(func=cmd_warm)
+    for name, command in sub.choices.items():  # every --help ends with what a person types
+        command.epilog, command.formatter_class = 'examples:\n' + '\n'.join(f'  {e}' for e in EXAMPLES[name]), argparse.RawDescriptionHelpFormatter
     return ap
 
 def main(argv: list[str] | None = None, # the arguments after `mlwb` (default: the command line's)
