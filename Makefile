@@ -37,6 +37,7 @@ plots-template: $(PLOTS_TEMPLATE)
 # `npm ci` deletes node_modules and reinstalls exactly the lock; it rewrites node_modules/.package-lock.json,
 # which is therefore the stamp: reinstall only when node_modules is missing or older than the lock.
 node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is missing: the offline dvc plots page is built from pinned npm packages; install node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
