@@ -16,8 +16,8 @@ from .runner import run_stage
 # %% auto #0
 __all__ = ['USER_ERRORS', 'EXAMPLES', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list',
            'cmd_registry_register', 'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands',
-           'cmd_collect', 'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
-           'add_init_command', 'parser', 'main']
+           'busy_dvc', 'cmd_collect', 'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands',
+           'cmd_init', 'add_init_command', 'parser', 'main']
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #892be81f
 class CommandError(UserError, RuntimeError):
@@ -141,12 +141,30 @@ def _client(args):
     s = project_settings(args.project)
     return ServiceClient(getattr(args, 'url', None) or s.service_url, token=os.environ.get(s.serve.admin_token_env))
 
+def busy_dvc(root, # the project folder
+             command: str, # the mlwb command about to run DVC, for the message
+            ):
+    "A `CommandError` in one line when another DVC command holds this project's outputs (DVC's own message is its lock file's)."
+    import json, os
+    from pathlib import Path
+    try: lock = json.loads((Path(root) / '.dvc' / 'tmp' / 'rwlock').read_text())
+    except (OSError, ValueError): return
+    holders = [i for held in (lock.get('read') or {}, lock.get('write') or {}) for infos in held.values()
+               for i in (infos if isinstance(infos, list) else [infos]) if isinstance(i, dict) and 'pid' in i]
+    for info in holders:
+        try: os.kill(int(info['pid']), 0)
+        except (ProcessLookupError, ValueError): continue  # a killed process: DVC clears its entry itself
+        except PermissionError: pass  # alive, another user's
+        raise CommandError(f"another DVC command is running in this project ({info.get('cmd', 'dvc')}, pid {info['pid']}): "
+                           f"wait for it to finish, then run `mlwb {command}` again")
+
 def _run_stage(args, name: str):
     "Run stage `name` through `dvc repro` in a DVC project, else directly."
     import subprocess
     from pathlib import Path
     root = find_project(args.project)
     if (root / '.dvc').is_dir() and not args.no_dvc:
+        busy_dvc(root, name)
         r = subprocess.run([str(Path(sys.executable).parent / 'dvc'), 'repro', *(['-q'] if args.quiet else []), name], cwd=root)
         if r.returncode: raise CommandError(f'dvc repro {name} failed (exit {r.returncode}); its output is above')
     else:
@@ -201,6 +219,7 @@ def cmd_retrain(args):
     "If the monitor says retrain: a DVC experiment on the extended window, registered as challenger, promoted only if really better."
     from mlworkbench.monitor.retrain import retrain
     s = project_settings(args.project)
+    busy_dvc(s.root, 'retrain')  # its experiment runs through DVC
     client = _client(args)
     out = retrain(s, client, force=args.force, quiet=args.quiet)
     root = s.root
