@@ -64,12 +64,13 @@ def render_params(proposal: Proposal, # what `propose_params` returned
 
 # %% ../../nbs/06_workbench/08_init.ipynb #3894799b
 def check_proposal(text: str, # params.yaml's text
+                   n_classes: int | None = None, # the target's classes (classification), so the metric is checked against them
                   ):
     "The params `text` holds, validated as `mlwb params` validates them (a bug of `init` if they fail)."
     from mlworkbench.config.params import validate_params
-    from mlworkbench.model.train import check_train_params
+    from mlworkbench.model.candidates import check_train_params
     p = validate_params(yaml.safe_load(text), 'the proposed params.yaml')
-    check_train_params(p.train, p.data.task)
+    check_train_params(p.train, p.data.task, n_classes)
     return p
 
 # %% ../../nbs/06_workbench/08_init.ipynb #7d66ebfb
@@ -116,7 +117,7 @@ def init_project(data: str, # a CSV or Parquet file, or a glob (relative to the 
     df = read_table(location, name, root)
     proposal = propose_params(df, target, name, location, task, time_column, tuple(id_columns), timezone)
     text = render_params(proposal, location)
-    check_proposal(text)
+    check_proposal(text, proposal.n_classes)
     if target_file.exists(): shutil.copy2(target_file, root / 'params.yaml.bak')
     (root / 'params.yaml.tmp').write_text(text)
     (root / 'params.yaml.tmp').replace(target_file)  # whole or not at all
