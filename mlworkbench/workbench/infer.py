@@ -237,7 +237,7 @@ def cv_folds(train_rows: int, # rows the training window holds
     if rare.empty: return folds, []
     named = ', '.join(f"'{k}' ({classes[k]} rows)" for k in rare.index[:6]) + (', …' if len(rare) > 6 else '')
     folds = max(2, min(folds, int(rare.min())))
-    warn = [f'rare classes {named}: too few for more CV folds, so train.cv.folds is {folds}; a fold whose training rows lack a class gets no probability for it']
+    warn = [f"rare class{'es' if len(rare) > 1 else ''} {named}: too few for more CV folds, so train.cv.folds is {folds}; a fold whose training rows lack a class gets no probability for it"]
     if rare.min() < 2: warn.append('a class with fewer than two training rows cannot be learned: merge it into a related class, or drop its rows')
     return folds, warn
 
