@@ -287,6 +287,14 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
     params |= _service_sections(target, sizes, time_column)
     return Proposal(params, cols, warnings + rare, task_why, n_classes)
 
+# %% ../../nbs/06_workbench/07_infer.ipynb #30607706
+def _slice_min_rows(sizes) -> int: return max(20, min(500, sizes['test'] // 10))
+
+def _slices(df, cols, sizes) -> list[str]:
+    "Up to three low-cardinality categoricals whose largest group should reach `slice_min_rows` in the test window."
+    fits = lambda s: 2 <= s.nunique() <= 20 and s.value_counts().iloc[0] * sizes['test'] / len(df) >= _slice_min_rows(sizes)
+    return [c.name for c in cols if c.role == 'categorical' and fits(df[c.name])][:3]
+
 # %% ../../nbs/06_workbench/07_infer.ipynb #0ea05639
 def _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed) -> dict:
     "data, ingest and prep."
@@ -298,13 +306,6 @@ def _data_sections(target, task, time_column, timezone, name, location, cols, pa
                  'valid_ranges': {}, 'joins': [], 'drop_columns': [c.name for c in cols if c.dropped],
                  'time_features': {'parts': parts},
                  'split': split or {'method': 'random', 'seed': seed, 'fractions': {'train': 0.6, 'test': 0.2, 'production': 0.2}}}}
-
-def _slice_min_rows(sizes) -> int: return max(20, min(500, sizes['test'] // 10))
-
-def _slices(df, cols, sizes) -> list[str]:
-    "Up to three low-cardinality categoricals whose largest group should reach `slice_min_rows` in the test window."
-    fits = lambda s: 2 <= s.nunique() <= 20 and s.value_counts().iloc[0] * sizes['test'] / len(df) >= _slice_min_rows(sizes)
-    return [c.name for c in cols if c.role == 'categorical' and fits(df[c.name])][:3]
 
 def _model_sections(task, sizes, parts, slices, target, metric, folds) -> dict:
     "features, train and evaluate, sized for the splits."
