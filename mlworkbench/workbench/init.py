@@ -42,6 +42,13 @@ def _block(name: str, body: dict, indent: int = 0) -> list[str]:
         else: lines.append(' ' * (indent + 2) + _flow({key: value})[1:-1])
     return lines
 
+def _train_note(line: str, proposal: Proposal) -> str:
+    "A comment for train's metric and folds lines: why they are what they are for this table."
+    n = proposal.n_classes
+    why = {'  metric:': f"  # what picks the winner, per data.task; {'log loss for these ' + str(n) + ' classes (average precision is for two)' if n > 2 else 'ROC AUC for two classes, log loss for more'}",
+           '  cv:': '  # sized for the training rows' + (' and the rarest class (see the check: lines above)' if any('train.cv.folds' in w for w in proposal.warnings) else '')}
+    return next((note for start, note in why.items() if line.startswith(start)), '')
+
 def render_params(proposal: Proposal, # what `propose_params` returned
                   source: str = '', # where the table came from, for the header
                  ) -> str:
@@ -59,6 +66,7 @@ def render_params(proposal: Proposal, # what `propose_params` returned
             at = block.index('  columns:')
             described = [f"      {_flow({c.name: columns[c.name]})[1:-1]}".ljust(60) + f'  # {c.role}: {c.why}; seen {c.observed}' for c in proposal.columns]
             block[at + 1:at + 2 + len(columns)] = [f'    {table}:'] + described
+        if section == 'train': block = [line + _train_note(line, proposal) for line in block]
         lines += block
     return '\n'.join(lines) + '\n'
 
