@@ -280,6 +280,7 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
     if time_column: warnings.append(f"'{time_column}' must be when the prediction is made (known before the outcome), not when the outcome was recorded")
     n = len(labelled)
     sizes = {'train': int(n * 0.6), 'test': int(n * 0.2), 'production': n - int(n * 0.6) - int(n * 0.2)}
+    if sizes['test'] < 100: warnings.append(f"{n} labelled rows: the test window holds about {sizes['test']}, so its intervals are wide and a real gain may not show as significant")
     parts = calendar_parts(parse_times(df[time_column])) if time_column else []
     folds, rare = cv_folds(sizes['train'], classes)
     n_classes = 0 if classes is None else len(classes)
