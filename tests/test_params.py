@@ -1,4 +1,5 @@
 "Bad params stop a stage before it touches anything, naming the key and what was expected."
+import pandas as pd
 import pytest
 
 from mlworkbench.config.params import ParamsError, load_params
@@ -144,3 +145,16 @@ def test_a_two_class_metric_is_refused_for_more_classes_once_prepared(tmp_path):
     assert lines[1].strip() == ("train.metric.classification: 'average_precision' is defined for two classes and data.target has 3; "
                                 "use roc_auc (macro one-vs-rest), f1 (macro), log_loss or accuracy")
     assert lines[2].strip().startswith("train.candidates.linear.classification.params.solver: 'liblinear' fits two classes only and data.target has 3")
+
+
+def test_params_refuses_a_two_class_metric_once_prep_found_more_classes(project):
+    "`mlwb params` knows the class count as soon as prep has run: average_precision is refused for three classes before any training."
+    prepared = project.root / 'data' / 'prepared'
+    prepared.mkdir(parents=True)
+    pd.DataFrame({'arr_delay': ['early', 'on time', 'late'] * 20}).to_parquet(prepared / 'train.parquet')
+    project.set(data__task='classification', train__metric={'regression': 'mae', 'classification': 'average_precision'})
+    r = project.run('params', check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "train.metric.classification: 'average_precision' is defined for two classes" in r.stderr, r.stderr
+    project.set(train__metric={'regression': 'mae', 'classification': 'log_loss'})
+    assert project.run('params').returncode == 0

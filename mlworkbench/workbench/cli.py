@@ -33,10 +33,11 @@ def cmd_stage(args):
 
 def cmd_params(args):
     "Check params.yaml (every key, and the candidates' params against the estimators data.task picks) and print its sections."
-    p = load_params(find_project(args.project) / 'params.yaml')
+    root = find_project(args.project)
+    p = load_params(root / 'params.yaml')
     if p.train and p.data:
-        from mlworkbench.model.candidates import check_train_params  # scikit-learn: only here, not for every command that reads params
-        try: check_train_params(p.train, p.data.task)
+        from mlworkbench.model.candidates import check_train_params, prepared_classes  # scikit-learn: only here, not for every command that reads params
+        try: check_train_params(p.train, p.data.task, prepared_classes(root, p.data.target, p.data.task))  # once prep ran, the class count is known
         except ParamsError as e: raise ParamsError(f'params.yaml: {e}') from None
     print(f"params.yaml is valid: sections {[k for k, v in p if v is not None]}")
 
