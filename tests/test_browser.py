@@ -273,3 +273,25 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab, stage_project):
             f'the news prompt appeared: is {LAB_OVERRIDES} installed (make setup)?'
     finally:
         v.shot('jupyterlab-train.png')
+
+
+# --- the service's API explorer -----------------------------------------------------------------------------------
+def test_service_api_explorer_works_offline_and_tries_a_request(visit, served, server_factory):
+    "Swagger UI at /docs of a running `mlwb serve`, from the service's own assets: a /predict tried from it is answered; ReDoc renders too."
+    from playwright.sync_api import expect
+    server = server_factory(served, token=None)
+    v = visit()
+    page = v.page
+    page.goto(f'{server.url}/docs')
+    predict = page.locator('.opblock', has=page.locator('.opblock-summary-path', has_text=re.compile(r'^/predict$'))).first
+    predict.locator('.opblock-summary').click()
+    predict.locator('button.try-out__btn').click()
+    predict.locator('button.execute').click()
+    status = predict.locator('.live-responses-table tbody td.response-col_status').first
+    expect(status).to_have_text(re.compile(r'^\s*200'), timeout=20000)
+    assert 'predictions' in predict.locator('.live-responses-table tbody td.response-col_description').first.inner_text()
+    v.shot('service-docs-try-predict.png')
+    page.goto(f'{server.url}/redoc')
+    expect(page.locator('h1').first).to_contain_text('mlworkbench prediction service', timeout=20000)
+    expect(page.get_by_text('/predict').first).to_be_visible()
+    v.shot('service-redoc.png')
