@@ -37,6 +37,7 @@ html_theme = 'pydata_sphinx_theme'
 html_title = project
 html_static_path = ['_static']
 html_css_files = ['mlworkbench.css']
+html_js_files = ['mlworkbench.js']  # search from file://: titles without the snippets a browser would refuse to fetch
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -171,8 +171,22 @@ def test_search_finds_a_function(visit, site_url):
     hit.wait_for(timeout=20000)
     assert hit.get_attribute('href').endswith('#load-params')
     v.shot('docs-search.png')
+    assert v.page.locator('#search-results ul.search li p.context').count() > 0  # served over HTTP: snippets too
     hit.click()
     v.page.wait_for_url('**/01_config/*.html*#load-params')  # the API page of the notebook that defines it
+
+
+def test_search_from_file_urls_lists_titles_without_errors(visit, docs_build):
+    "The site opened from disk, as the README says it can be: results, and no request the browser would refuse."
+    v = visit()
+    errors = []
+    v.page.on('console', lambda m: errors.append(m.text) if m.type == 'error' else None)
+    v.page.goto((Path(docs_build['site']) / 'search.html').as_uri() + '?q=load_params')
+    hit = v.page.locator('#search-results ul.search li a', has_text='load_params').first
+    hit.wait_for(timeout=20000)
+    v.page.wait_for_timeout(500)  # time for the snippet fetches it no longer makes
+    refused = [e for e in errors if any(w in e for w in ('CORS', 'Fetch API', 'Failed to load', 'Failed to fetch', 'ERR_'))]
+    assert refused == [], refused
 
 
 # --- JupyterLab ---------------------------------------------------------------------------------------------------
