@@ -20,7 +20,7 @@ smartquotes = False   # code and docstrings keep their ' and "
 
 extensions = ['myst_nb']
 root_doc = 'index'
-exclude_patterns = ['**/.ipynb_checkpoints']
+exclude_patterns = ['**/.ipynb_checkpoints', '_notebooks/**']  # _notebooks: the source notebooks, offered as downloads
 
 # --- MyST-NB: notebooks are shown with the outputs they were saved or executed with ------------------------------
 nb_execution_mode = 'off'

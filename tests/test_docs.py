@@ -120,3 +120,15 @@ def test_show_doc_markdown_becomes_plain_myst():
     assert '{target=' not in out and '[source]' not in out and '__main__.' not in out and not out.startswith('---')
     assert "```{code-block} python\n:class: nbdev-signature\n\nload_params (path:str|pathlib.Path='params.yaml',\n             overrides:dict|None=None)\n```" in out
     assert '*Typed params from `path`.*' in out and '| x  | ColumnCheck |' in out
+
+
+def test_each_api_page_links_to_its_source_notebook(docs_build):
+    "An API page says which notebook it is made from, and the link downloads that notebook as it is in nbs/."
+    site = Path(docs_build['site'])
+    for nb in sorted((REPO / 'nbs').glob('0[0-9]_*/*.ipynb'))[:50]:
+        rel = nb.relative_to(REPO / 'nbs').as_posix()
+        page = site / Path(rel).with_suffix('.html')
+        links = [a for a in BeautifulSoup(page.read_text(), 'html.parser').select('article a') if a.get_text(strip=True) == f'nbs/{rel}']
+        assert links, f'{page.name}: no link to nbs/{rel}'
+        target = (page.parent / links[0]['href']).resolve()
+        assert target.is_file() and target.read_bytes() == nb.read_bytes(), f'{page.name}: {links[0]["href"]} is not nbs/{rel}'

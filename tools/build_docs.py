@@ -366,6 +366,9 @@ def report_pages(reports: Path, repo: Path, src: Path, written: set) -> list[tup
     return rows
 
 
+SOURCES = '_notebooks'  # the source notebooks' copies in the Sphinx tree (excluded as pages by docs/conf.py)
+
+
 def make_sources(proc: dict[str, Path], nbs_path: Path, reports: Path, repo: Path, src: Path) -> set:
     """The Sphinx source tree, laid out as nbs/ is (so links between notebooks work in both): a page per processed
     notebook, the figures their markdown points at, the reports, and a page per section. Top-level notebooks and the
@@ -380,6 +383,10 @@ def make_sources(proc: dict[str, Path], nbs_path: Path, reports: Path, repo: Pat
         folder = Path(rel).parent.as_posix()
         in_api = folder == '.' or LIFECYCLE_FOLDER.match(folder)
         sections.setdefault('api' if in_api else folder, []).append((Path(rel).with_suffix('').as_posix(), fm, nbs_path / rel))
+        # the notebook the page is made from, downloadable from the page (a copy Sphinx does not read as a page)
+        write_if_changed(src / SOURCES / rel, (nbs_path / rel).read_text(), written)
+        up = '../' * len(Path(rel).parent.parts)
+        nb['cells'].insert(1, {**_md_cell(f'Source notebook: {{download}}`nbs/{rel} <{up}{SOURCES}/{rel}>`'), 'id': 'cell-source'})
         write_if_changed(src / rel, _nb_json(nb), written)
     for asset in nbs_path.rglob('*'):
         rel = asset.relative_to(nbs_path)
