@@ -105,15 +105,15 @@ def plot_confusion_matrix(cm: pd.DataFrame, # counts, actual (rows) × called (c
 def confidence_table(actual, # the actual class of each row
                      called, # the class called for each row
                      confidence, # the probability of the class called
-                     n_bins: int = 10, # bins of (about) equal rows
+                     n_bins: int = 10, # bins of equal width between 0 and 1
                     ) -> pd.DataFrame:
-    "Per bin of confidence: rows, mean confidence, accuracy (share called right) and its Wilson 95% interval."
+    "Per bin of confidence (the empty ones left out): rows, mean confidence, accuracy (share called right) and its Wilson 95% interval."
     from statsmodels.stats.proportion import proportion_confint
     actual, called, conf = np.asarray(actual), np.asarray(called), np.asarray(confidence, dtype=float)
     if not len(actual) == len(called) == len(conf): raise ValueError(f'actual, called and confidence must have the same length, got {len(actual)}, {len(called)} and {len(conf)}')
     right = actual == called
     if n_bins < 1: raise ValueError(f'n_bins must be at least 1, got {n_bins}')
-    bins = pd.qcut(pd.Series(conf).rank(method='first'), min(n_bins, len(conf)), labels=False)
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)  # equal width: a sure model's rows crowd the last bin, as they should
     g = pd.DataFrame({'bin': bins, 'confidence': conf, 'right': right}).groupby('bin')
     out = pd.DataFrame({'rows': g.size(), 'mean_confidence': g['confidence'].mean(), 'accuracy': g['right'].mean()})
     out['ci_low'], out['ci_high'] = proportion_confint(g['right'].sum(), out['rows'], method='wilson')
@@ -122,7 +122,7 @@ def confidence_table(actual, # the actual class of each row
 def plot_confidence_vs_accuracy(actual, # the actual class of each row
                                 called, # the class called for each row
                                 confidence, # the probability of the class called
-                                n_bins: int = 10, # bins of (about) equal rows
+                                n_bins: int = 10, # bins of equal width between 0 and 1
                                ):
     "Accuracy against the model's confidence per bin (Wilson 95% intervals), with the diagonal of honest probabilities."
     import matplotlib.pyplot as plt
@@ -131,6 +131,8 @@ def plot_confidence_vs_accuracy(actual, # the actual class of each row
     ax.plot([0, 1], [0, 1], color='grey', ls='--', lw=1, label='confidence = accuracy')
     ax.errorbar(t['mean_confidence'], t['accuracy'], yerr=np.clip([t['accuracy'] - t['ci_low'], t['ci_high'] - t['accuracy']], 0, None),
                 fmt='o-', capsize=3, label='model (95% CI)')
+    for _, r in t.iterrows(): ax.annotate(f"{int(r['rows']):,}", (r['mean_confidence'], r['accuracy']), textcoords='offset points', xytext=(-6, 6), ha='right', fontsize=7, color='#555')
+    ax.text(0.98, 0.03, 'numbers: rows per bin', transform=ax.transAxes, ha='right', fontsize=7, color='#555')
     ax.set_xlabel('confidence: probability of the class called'); ax.set_ylabel('share called right'); ax.legend(loc='upper left', fontsize=8)
     ax.set_xlim(0, 1.02); ax.set_ylim(0, 1.02); ax.set_title('Confidence vs accuracy')
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
