@@ -203,12 +203,12 @@ def _per_class(info: dict) -> list[str]:
     "Multi-class: each class's precision, recall and F1 with their intervals, and the confusion matrix; nothing otherwise."
     if not _multiclass(info): return []
     conf = _context(info)[1]
-    def cell(m, r):  # '97.2% (91–100)' or '0.959 (0.90–1.00)': the interval's ends rounded, so the table stays narrow
+    def cell(m, r):  # '97.2% (91–100)' or '0.959 (0.90–1.00)': ends rounded and unbreakable (word joiners), so the table stays narrow
         if not np.isfinite(r[m]): return 'n/a (no row)'
-        ends = (f'{100 * r[f"{m}_low"]:.0f}–{100 * r[f"{m}_high"]:.0f}' if m in _PERCENT else f'{r[f"{m}_low"]:.2f}–{r[f"{m}_high"]:.2f}')
-        return f'{_amount(m, r[m])} ({ends})'
+        ends = (f'{100 * r[f"{m}_low"]:.0f}', f'{100 * r[f"{m}_high"]:.0f}') if m in _PERCENT else (f'{r[f"{m}_low"]:.2f}', f'{r[f"{m}_high"]:.2f}')
+        return f'{_amount(m, r[m])}\u00a0({ends[0]}\u2060–\u2060{ends[1]})'
     lines = ['## Per class', '', f'Each class on its own, with {conf:.0%} CIs: precision is how often a call of the class is right, '
-             "recall how many of the class's cases it finds.", '', '| class | rows in the test set | precision | recall | F1 |', '| --- | --- | --- | --- | --- |']
+             "recall how many of the class's cases it finds.", '', '| class | test rows | precision | recall | F1 |', '| --- | --- | --- | --- | --- |']
     lines += [f"| `{r['class']}` | {r['support']:,} | {cell('precision', r)} | {cell('recall', r)} | {cell('f1', r)} |" for r in _records(info['per_class'])]
     cm = info.get('confusion')
     if cm is None: return lines
