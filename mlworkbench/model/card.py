@@ -92,11 +92,11 @@ def _lower(title: str) -> str:
     "'Mean absolute error' -> 'mean absolute error'; 'ROC AUC' and 'R²' stay."
     return title[0].lower() + title[1:] if title[1:2].islower() else title
 
-# %% ../../nbs/03_model/07_card.ipynb #10b043f7
 def _title(metric: str, multiclass: bool = False) -> str:
     "The metric's title, with what its average means for more than two classes: 'F1 score (macro average)'."
     return _TITLES[metric] + (f' ({MULTICLASS_MEANING[metric]})' if multiclass and metric in MULTICLASS_MEANING and metric != 'f1_weighted' else '')
 
+# %% ../../nbs/03_model/07_card.ipynb #10b043f7
 def _baseline_line(b: dict, units: str, conf: float, multiclass: bool = False) -> str:
     "One comparison from a `paired_bootstrap` result (with 'name'), in words."
     m, v, lo, hi = b['metric'], b['value'], b['ci_low'], b['ci_high']
@@ -177,6 +177,7 @@ def _what_it_predicts(info: dict) -> list[str]:
     if info.get('model'): lines.append(f"\nModel: {info['model']}" + (f" (version {info['version']})." if info.get('version') else '.'))
     return lines
 
+# %% ../../nbs/03_model/07_card.ipynb #f9235ae6
 def _how_well(info: dict) -> list[str]:
     units, conf, positive = _context(info)
     rows = f" on the {info['test_rows']:,} rows of the test set" if info.get('test_rows') else ' on the test set'

@@ -116,6 +116,7 @@ def _slice_table(test: pd.DataFrame, y, pred, record: ModelRecord, params: Evalu
     return slice_metrics(record.task, y, pred, test[list(params.slices)].astype(str), record.metric_key,
                          min_rows=params.slice_min_rows, alpha=params.alpha, **kw)
 
+# %% ../../nbs/03_model/06_evaluate.ipynb #63705063
 def _known_outcomes(test: pd.DataFrame, record: ModelRecord) -> pd.DataFrame:
     "The test rows a multi-class model can be judged on: those of a class it never saw in training are left out, with a warning naming it."
     if not record.is_multiclass: return test
@@ -132,6 +133,7 @@ def _class_tables(record: ModelRecord, y: pd.Series, proba: np.ndarray, kw: dict
     preds = pd.DataFrame({'actual': names[y.to_numpy().astype(int)], 'predicted': record.called(proba), 'confidence': proba.max(1)})
     return per, confusion_matrix(y, proba, names), pd.concat([preds, pd.DataFrame(proba, columns=[f'proba_{c}' for c in names])], axis=1)
 
+# %% ../../nbs/03_model/06_evaluate.ipynb #dee1bf40
 def evaluate_model(model, # the chosen model (the saved Pipeline)
                    baselines: dict, # name -> a fitted baseline, compared with `model` on the same resamples
                    test: pd.DataFrame, # the test window: the model's inputs and the target
