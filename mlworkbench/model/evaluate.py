@@ -75,7 +75,7 @@ class Evaluation:
         out = {'metric': self.metric, 'test_rows': len(self.predictions), 'test': m, 'vs_baselines': b,
                'beats_all_baselines': all(x['significant'] and x['model_better'] for x in self.baselines), 'worse_slices': worse}
         if not self.multiclass: return out
-        per = {r.pop('class'): r for r in self.per_class.to_dict('records')}  # label -> support, precision, precision_low, ...
+        per = {r.pop('class'): {k: v if np.isfinite(v) else None for k, v in r.items()} for r in self.per_class.to_dict('records')}  # label -> support, precision, ...; None: undefined
         return out | {'classes': list(per), 'averages': {k: v for k, v in MULTICLASS_MEANING.items() if k in m}, 'per_class': per}
 
 # %% ../../nbs/03_model/06_evaluate.ipynb #8fbc6ad3
