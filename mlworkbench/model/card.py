@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import _check_task
+from .multiclass import MULTICLASS_MEANING
 from .record import ModelRecord
 
 # %% auto #0
@@ -45,6 +46,8 @@ class ModelCardInfo(_CardRequired, total=False):
     test_period: tuple[str, str]  # first and last day of the test data
     data_hash: str  # version of the data (e.g. the DVC hash of data/prepared)
     limits: list[str]  # known limits, in plain words; generic ones are added
+    per_class: Any  # multi-class: `multiclass.per_class_metrics` on the test set (a row per class: support, precision, recall, F1)
+    confusion: Any  # multi-class: `multiclass.confusion_matrix` on the test set (actual rows × called columns)
 
 # %% ../../nbs/03_model/07_card.ipynb #28f3b798
 def check_card_info(info: dict, # the keys of `ModelCardInfo`
@@ -64,7 +67,7 @@ def check_card_info(info: dict, # the keys of `ModelCardInfo`
 # %% ../../nbs/03_model/07_card.ipynb #c308468c
 _TITLES = {'mae': 'Mean absolute error', 'rmse': 'Root mean squared error', 'r2': 'R²', 'mape': 'Mean absolute percentage error',
            'accuracy': 'Accuracy', 'precision': 'Precision', 'recall': 'Recall', 'f1': 'F1 score', 'roc_auc': 'ROC AUC',
-           'pr_auc': 'PR AUC (average precision)', 'log_loss': 'Log loss'}
+           'pr_auc': 'PR AUC (average precision)', 'log_loss': 'Log loss', 'f1_weighted': 'Weighted F1 score'}
 _PERCENT = {'r2', 'mape', 'accuracy', 'precision', 'recall', 'roc_auc'}
 
 def _decimals(v: float) -> int:
@@ -89,14 +92,18 @@ def _lower(title: str) -> str:
     "'Mean absolute error' -> 'mean absolute error'; 'ROC AUC' and 'R²' stay."
     return title[0].lower() + title[1:] if title[1:2].islower() else title
 
+def _title(metric: str, multiclass: bool = False) -> str:
+    "The metric's title, with what its average means for more than two classes: 'F1 score (macro average)'."
+    return _TITLES[metric] + (f' ({MULTICLASS_MEANING[metric]})' if multiclass and metric in MULTICLASS_MEANING and metric != 'f1_weighted' else '')
+
 # %% ../../nbs/03_model/07_card.ipynb #10b043f7
-def _baseline_line(b: dict, units: str, conf: float) -> str:
+def _baseline_line(b: dict, units: str, conf: float, multiclass: bool = False) -> str:
     "One comparison from a `paired_bootstrap` result (with 'name'), in words."
     m, v, lo, hi = b['metric'], b['value'], b['ci_low'], b['ci_high']
     d = (1 if abs(100 * v) >= 1 else 2) if m in _PERCENT else _decimals(v) if v else 3
     def size(x): return f'{_num(100 * abs(x), d)} percentage points' if m in _PERCENT else _num(abs(x), d) + (f' {units}' if units else '')
     def way(x): return 'lower' if x < 0 else 'higher'
-    head = f"- Against **{b.get('name', 'a baseline')}**, whose {_lower(_TITLES[m])} is {_amount(m, b['baseline'], units)}: "
+    head = f"- Against **{b.get('name', 'a baseline')}**, whose {_lower(_title(m, multiclass))} is {_amount(m, b['baseline'], units)}: "
     if lo == hi == 0: return head + 'the model scores exactly the same, on every resample too.'
     if lo * hi > 0:  # the range is on one side of 0
         a, z = sorted([abs(lo), abs(hi)])
@@ -107,7 +114,15 @@ def _baseline_line(b: dict, units: str, conf: float) -> str:
         return head + f"{diff}: it is {'better' if b['model_better'] else 'worse'} ({conf:.0%} CI: {rng}). This difference is statistically significant."
     return head + f'{diff} ({conf:.0%} CI: {rng}). This difference could be chance (the range includes no difference): the model is not clearly better or worse.'
 
-def _sentence(metric: str, amount: str, target: str, positive: str) -> str:
+_EACH = 'averaged over the classes, each counting the same'
+_MULTI_SENTENCES = {
+    'accuracy': 'calls the right class {} of the time', 'precision': f'when it calls a class, it is right {{}} of the time ({_EACH})',
+    'recall': f'finds {{}} of the cases of a class ({_EACH})', 'f1': f'{{}}, a balance of precision and recall from 0 (worst) to 1 (best), {_EACH}',
+    'f1_weighted': '{}, the same balance averaged over the classes weighted by their rows in the test set',
+    'roc_auc': 'ranks a case of a class above a case of another class {} of the time, each class against the rest, averaged (50% would be guessing)'}
+
+def _sentence(metric: str, amount: str, target: str, positive: str, multiclass: bool = False) -> str:
+    if multiclass and metric in _MULTI_SENTENCES: return _MULTI_SENTENCES[metric].format(amount)
     return {'mae': f'on average off by {amount}',
             'rmse': f'typically off by {amount}, counting large misses more than the mean absolute error does',
             'r2': f'explains {amount} of the variation in {target} (100% would be perfect, 0% no better than always predicting the average)',
@@ -141,34 +156,70 @@ def _context(info: dict) -> tuple[str, float, str]:
     "The units, the confidence level and the positive class' name the card's sentences use."
     return info.get('units', '') or '', info.get('confidence', 0.95), info.get('positive_class', 'positive')
 
+def _multiclass(info: dict) -> bool:
+    "Is the card's model a classifier of more than two classes (it has a per-class table)?"
+    return info.get('per_class') is not None
+
 def _what_it_predicts(info: dict) -> list[str]:
     units, _, positive = _context(info)
     target = info['target']
     lines = ['## What it predicts', '']
     subject = f"{info['description']} (column `{target}`)" if info.get('description') else f'the column `{target}`'
-    if info['task'] == 'regression': lines.append(f"It predicts {subject}: a number{f' in {units}' if units else ''} (regression).")
+    if _multiclass(info):
+        classes = _records(info['per_class'])
+        lines += [f'It predicts {subject}: which of {len(classes)} classes a case belongs to (multi-class classification). '
+                  'It calls the class it gives the highest probability (there is no threshold).', '',
+                  'The classes, with their rows in the test set: ' + ', '.join(f"`{c['class']}` ({c['support']:,})" for c in classes) + '.']
+    elif info['task'] == 'regression': lines.append(f"It predicts {subject}: a number{f' in {units}' if units else ''} (regression).")
     else:
         lines.append(f'It predicts {subject}: the probability that a case is "{positive}" (classification). '
                      f'It says "{positive}" when that probability is at least {info.get("threshold", ModelRecord.DEFAULT_THRESHOLD):g}.')
     if info.get('model'): lines.append(f"\nModel: {info['model']}" + (f" (version {info['version']})." if info.get('version') else '.'))
     return lines
 
+# %% ../../nbs/03_model/07_card.ipynb #f9235ae6
 def _how_well(info: dict) -> list[str]:
     units, conf, positive = _context(info)
     rows = f" on the {info['test_rows']:,} rows of the test set" if info.get('test_rows') else ' on the test set'
     when = f" ({_period(info['test_period'])})" if info.get('test_period') else ''
     target = info['target']
     lines = ['## How well it does', '', f'Measured{rows}{when}, which the model never saw while it was trained:', '']
+    multi = _multiclass(info)
     for m in _records(info['metrics']):
         amount = _amount(m['metric'], m['value'], units, m.get('ci_low'), m.get('ci_high'), conf)
-        lines.append(f"- **{_TITLES[m['metric']]}**: {_sentence(m['metric'], amount, f'`{target}`', positive)}.")
-    return lines + ['', f'"{conf:.0%} CI" is the range in which the true value lies with {conf:.0%} confidence, '
-                    'estimated by resampling the test set (bootstrap).']
+        lines.append(f"- **{_title(m['metric'], multi)}**: {_sentence(m['metric'], amount, f'`{target}`', positive, multi)}.")
+    lines += ['', f'"{conf:.0%} CI" is the range in which the true value lies with {conf:.0%} confidence, '
+              'estimated by resampling the test set (bootstrap).']
+    return lines + ([] if not multi else ['', '"Macro average": the metric is computed for each class on its own (its cases against all the others), '
+                                          'then averaged with every class counting the same, however few rows it has: a class the model does badly '
+                                          'pulls it down as much as a common one. "Weighted" averages by the classes\' rows instead.'])
 
 def _against_baselines(info: dict) -> list[str]:
     units, conf, _ = _context(info)
     baselines = info.get('baselines') or []
-    return ['## Compared with simple baselines', ''] + ([_baseline_line(b, units, conf) for b in baselines] or ['No baseline comparison was given.'])
+    return ['## Compared with simple baselines', ''] + ([_baseline_line(b, units, conf, _multiclass(info)) for b in baselines] or ['No baseline comparison was given.'])
+
+# %% ../../nbs/03_model/07_card.ipynb #8083cfa8
+def _per_class(info: dict) -> list[str]:
+    "Multi-class: each class's precision, recall and F1 with their intervals, and the confusion matrix; nothing otherwise."
+    if not _multiclass(info): return []
+    conf = _context(info)[1]
+    def cell(m, r):  # '97.2% (91–100)' or '0.959 (0.90–1.00)': ends rounded and unbreakable (word joiners), so the table stays narrow
+        if not np.isfinite(r[m]): return 'n/a (no row)'
+        ends = (f'{100 * r[f"{m}_low"]:.0f}', f'{100 * r[f"{m}_high"]:.0f}') if m in _PERCENT else (f'{r[f"{m}_low"]:.2f}', f'{r[f"{m}_high"]:.2f}')
+        return f'{_amount(m, r[m])}\u00a0({ends[0]}\u2060–\u2060{ends[1]})'
+    lines = ['## Per class', '', f'Each class on its own, with {conf:.0%} CIs: precision is how often a call of the class is right, '
+             "recall how many of the class's cases it finds.", '', '| class | test rows | precision | recall | F1 |', '| --- | --- | --- | --- | --- |']
+    lines += [f"| `{r['class']}` | {r['support']:,} | {cell('precision', r)} | {cell('recall', r)} | {cell('f1', r)} |" for r in _records(info['per_class'])]
+    cm = info.get('confusion')
+    if cm is None: return lines
+    names, counts = [str(c) for c in cm.index], cm.to_numpy()
+    lines += ['', '## Which classes it confuses', '', 'Rows are the actual class, columns the class it called; the diagonal (bold) is right.', '',
+              '| actual \\ called | ' + ' | '.join(f'`{n}`' for n in names) + ' |', '| --- ' * (len(names) + 1) + '|']
+    lines += [f'| `{a}` | ' + ' | '.join(f'**{v:,}**' if i == j else f'{v:,}' for j, v in enumerate(row)) + ' |' for i, (a, row) in enumerate(zip(names, counts))]
+    off = sorted(((counts[i, j], names[i], names[j]) for i, j in np.ndindex(counts.shape) if i != j and counts[i, j]), key=lambda t: -t[0])[:3]
+    return lines + ['', 'Its most frequent mistakes: ' + '; '.join(f'`{a}` called `{c}` ({n:,} time{"s" if n > 1 else ""})' for n, a, c in off) + '.'
+                    if off else 'It made no mistake on the test set.']
 
 # %% ../../nbs/03_model/07_card.ipynb #b633b608
 def _where_weaker(info: dict) -> list[str]:
@@ -203,8 +254,8 @@ def model_card(info: dict, # see `ModelCardInfo` for the keys
               ) -> str:
     "A Markdown model card written for a non-technical reader."
     check_card_info(info)
-    parts = (_what_it_predicts, _how_well, _against_baselines, _where_weaker, _data_seen, _its_limits)
-    return f"# Model card: {info['name']}\n\n" + '\n\n'.join('\n'.join(part(info)) for part in parts) + '\n'
+    parts = (_what_it_predicts, _how_well, _per_class, _against_baselines, _where_weaker, _data_seen, _its_limits)
+    return f"# Model card: {info['name']}\n\n" + '\n\n'.join('\n'.join(lines) for part in parts if (lines := part(info))) + '\n'
 
 # %% ../../nbs/03_model/07_card.ipynb #70c5200a
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;background:#fff;margin:0;line-height:1.55}

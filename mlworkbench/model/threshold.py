@@ -15,6 +15,14 @@ from .metrics import _check_threshold, check_inputs
 __all__ = ['confusion_table', 'choose_threshold']
 
 # %% ../../nbs/03_model/10_threshold.ipynb #25c7c054
+def _two_classes(y, proba, pos_label, name: str):
+    "`check_inputs` of one probability per row; more classes have no threshold: the most probable class is called."
+    y, proba = check_inputs('classification', y, proba, pos_label, 'proba')
+    if proba.ndim == 2:
+        raise ValueError(f'{name} takes the probability of the positive class of two classes, got {proba.shape[1]} class columns: with more '
+                         'classes there is no threshold (the most probable class is called); see multiclass.confusion_matrix')
+    return y, proba
+
 def confusion_table(y, # actual classes: 0/1, or two labels with `pos_label`
                     proba, # predicted probability of the positive class
                     threshold: float = 0.5, # probability from which a row is called positive
@@ -22,7 +30,7 @@ def confusion_table(y, # actual classes: 0/1, or two labels with `pos_label`
                     pos_label=None, # the positive label when `y` is not 0/1
                    ) -> pd.DataFrame:
     "Counts of actual (rows) against predicted (columns) classes at `threshold`."
-    y, proba = check_inputs('classification', y, proba, pos_label, 'proba')
+    y, proba = _two_classes(y, proba, pos_label, 'confusion_table')
     _check_threshold(threshold)
     labels = labels or (('0', '1') if pos_label is None else (f'not {pos_label}', str(pos_label)))
     if len(labels) != 2: raise ValueError(f'labels must name the negative and the positive class, got {labels}')
@@ -36,7 +44,7 @@ def choose_threshold(y, # actual classes of out-of-fold predictions
                     ) -> float:
     "The threshold maximising F1 (ties: the lowest)."
     if metric != 'f1': raise ValueError(f"metric must be 'f1', got {metric!r}")
-    y, proba = check_inputs('classification', y, proba, pos_label, 'proba')
+    y, proba = _two_classes(y, proba, pos_label, 'choose_threshold')
     if not y.any(): raise ValueError('y has no positive row: F1 is 0 at every threshold')
     precision, recall, thresholds = skm.precision_recall_curve(y, proba)  # thresholds ascending
     p, r = precision[:len(thresholds)], recall[:len(thresholds)]

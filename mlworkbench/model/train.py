@@ -25,9 +25,9 @@ from .modelfile import save_model
 from .record import ModelRecord
 
 # %% auto #0
-__all__ = ['cv_splitter', 'Selection', 'select_model', 'linear_inference', 'out_of_fold', 'decision_threshold', 'feature_schema',
-           'local_time_range', 'file_sha256', 'library_versions', 'class_labels', 'write_training', 'plot_candidates',
-           'plot_coefficients']
+__all__ = ['cv_splitter', 'warn_rare_classes', 'Selection', 'select_model', 'linear_inference', 'out_of_fold',
+           'decision_threshold', 'feature_schema', 'local_time_range', 'file_sha256', 'library_versions',
+           'class_labels', 'write_training', 'plot_candidates', 'plot_coefficients']
 
 # %% ../../nbs/03_model/05_train.ipynb #9c442e08
 def cv_splitter(task: str, # 'regression' or 'classification'
@@ -39,6 +39,17 @@ def cv_splitter(task: str, # 'regression' or 'classification'
     if time_ordered: return TimeSeriesSplit(n_splits=cv.folds, gap=cv.gap)
     if task == 'classification': return StratifiedKFold(cv.folds, shuffle=True, random_state=seed)
     return KFold(cv.folds, shuffle=True, random_state=seed)
+
+# %% ../../nbs/03_model/05_train.ipynb #8edc4335
+def warn_rare_classes(y: pd.Series, # the target rows cross-validation runs on
+                      folds: int, # train.cv.folds
+                     ) -> list[str]:
+    "Warn about (and return) the classes with fewer rows than `folds`: some folds validate (or train) without them."
+    counts = y.value_counts()
+    if rare := [f'{c!r} ({n} row{"s" if n > 1 else ""})' for c, n in counts[counts < folds].items()]:
+        warnings.warn(f'data.target: class(es) {", ".join(rare)} have fewer training rows than train.cv.folds={folds}: some folds hold none '
+                      'of them, so their cross-validated scores are noisy; training goes on (more data or fewer folds would measure them)', stacklevel=2)
+    return [str(c) for c in counts[counts < folds].index]
 
 # %% ../../nbs/03_model/05_train.ipynb #98a751ba
 def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scoring) -> pd.DataFrame:
@@ -102,6 +113,7 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
     with warnings.catch_warnings():
         # a category first seen in a validation fold is expected, and handled by the encoders
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
+        warnings.filterwarnings('ignore', message='The least populated class in y has only', category=UserWarning)  # said by `warn_rare_classes`
         return _select(df, data, features, train, train.progress if progress is None else progress)
 
 def _select(df, data, features, train, progress: bool) -> Selection:
@@ -110,6 +122,7 @@ def _select(df, data, features, train, progress: bool) -> Selection:
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
     splitter = cv_splitter(data.task, train.cv, bool(data.time_column), train.seed)
+    if data.task == 'classification': warn_rare_classes(yt, train.cv.folds)
     scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
     for name, cand in tqdm(train.candidates.items(), desc='candidates', disable=not progress):
@@ -128,6 +141,29 @@ def _select(df, data, features, train, progress: bool) -> Selection:
         return pipe.set_params(**{f'model__{k}': v for k, v in row['params'].items()}).fit(X, y)
     return Selection(tried, best, chosen, refit(chosen), {b: refit(b) for b in train.baselines}, roles, train.metric)
 
+# %% ../../nbs/03_model/05_train.ipynb #6bb93932
+def _multinomial_table(y: pd.Series, X: pd.DataFrame) -> pd.DataFrame:
+    "MNLogit's coefficients of each class against the first (the reference), terms named 'class_b: x'; empty, saying why, if they do not exist."
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+    cat, why = pd.Categorical(y), None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # convergence and separation warnings: judged by the standard errors below
+            fit = sm.MNLogit(cat.codes, X).fit(disp=0, maxiter=200)
+            bse, ci = fit.bse, fit.conf_int()
+    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError) as e: why = f'MNLogit could not be fitted ({type(e).__name__}: {e})'
+    if not why and not (np.isfinite(bse.to_numpy()).all() and fit.mle_retvals.get('converged', True)):
+        why = 'MNLogit did not converge to finite standard errors (classes separated perfectly by the features, or too few rows per class)'
+    if why:
+        warnings.warn(f'linear inference skipped: {why}', UserWarning, stacklevel=3)
+        return pd.DataFrame(columns=['coef', 'std_err', 'ci_low', 'ci_high', 'p_value'], index=pd.Index([], dtype=object, name='term'), dtype=float).pipe(
+            lambda t: setattr(t, 'attrs', {'skipped': why}) or t)  # plot_coefficients shows why
+    k = len(X.columns)
+    table = pd.DataFrame([{'term': f'class_{cat.categories[j + 1]}: {term}', 'coef': fit.params.iloc[i, j], 'std_err': bse.iloc[i, j], 'ci_low': ci.iloc[j * k + i, 0],
+                           'ci_high': ci.iloc[j * k + i, 1], 'p_value': fit.pvalues.iloc[i, j]} for j in range(fit.params.shape[1]) for i, term in enumerate(X.columns)])
+    return table.set_index('term').pipe(lambda t: t.reindex(t['coef'].abs().sort_values(ascending=False).index))
+
 # %% ../../nbs/03_model/05_train.ipynb #97a6d71a
 def linear_inference(df: pd.DataFrame, # the training data
                      data: DataParams, # the target and the task
@@ -136,7 +172,7 @@ def linear_inference(df: pd.DataFrame, # the training data
                      max_rows: int | None = None, # fit on a seeded sample of this many rows at most
                      seed: int = 0, # the sample's seed
                     ) -> pd.DataFrame:
-    "Coefficient table (coef, std_err, ci_low, ci_high, p_value) of OLS (regression) or Logit (classification)."
+    "Coefficient table (coef, std_err, ci_low, ci_high, p_value) of OLS (regression), Logit (two classes) or MNLogit (more)."
     import statsmodels.api as sm
     if max_rows and len(df) > max_rows: df = df.sample(max_rows, random_state=seed).sort_index()
     ct = build_features(roles, features, 'scaled')
@@ -148,7 +184,8 @@ def linear_inference(df: pd.DataFrame, # the training data
     y = df[data.target]
     if data.task == 'classification':
         classes = sorted(y.unique())
-        if len(classes) != 2: raise ValueError(f'linear inference supports two classes, got {len(classes)}')
+        if len(classes) > 2: return _multinomial_table(y, sm.add_constant(X))
+        if len(classes) != 2: raise ValueError(f'linear inference needs two classes or more, got {len(classes)}')
         fit = sm.Logit((y == classes[1]).astype(float), sm.add_constant(X)).fit(disp=0, maxiter=200)
     else: fit = sm.OLS(y.astype(float), sm.add_constant(X)).fit(cov_type='HC1')
     ci = fit.conf_int()
@@ -161,11 +198,15 @@ def out_of_fold(pipe, # an unfitted Pipeline (it is cloned for each fold)
                 y: pd.Series, # the target
                 splitter, # a scikit-learn splitter (`cv_splitter`)
                ) -> tuple[np.ndarray, np.ndarray]:
-    "(row positions, predictions) over every validation fold: probabilities of the last class for a classifier."
-    rows, preds = [], []
+    "(row positions, predictions) over every validation fold: a classifier's last class' probability, or (n, k) probabilities of k > 2 classes."
+    rows, preds, classes = [], [], pd.Index(np.unique(y))  # the order of the model fitted on every row
     for fit_idx, val_idx in splitter.split(X, y):
         m = clone(pipe).fit(X.iloc[fit_idx], y.iloc[fit_idx])
-        preds.append(m.predict_proba(X.iloc[val_idx])[:, -1] if hasattr(m, 'predict_proba') and hasattr(m[-1], 'classes_') else m.predict(X.iloc[val_idx]))
+        if hasattr(m, 'predict_proba') and hasattr(m[-1], 'classes_') and len(classes) > 2:
+            proba = np.zeros((len(val_idx), len(classes)))  # a class the fold never saw gets probability 0
+            proba[:, classes.get_indexer(m[-1].classes_)] = m.predict_proba(X.iloc[val_idx])
+            preds.append(proba)
+        else: preds.append(m.predict_proba(X.iloc[val_idx])[:, -1] if hasattr(m, 'predict_proba') and hasattr(m[-1], 'classes_') else m.predict(X.iloc[val_idx]))
         rows.append(val_idx)
     return np.concatenate(rows), np.concatenate(preds)
 
@@ -175,8 +216,8 @@ def decision_threshold(sel: Selection, # from `select_model`
                        data: DataParams, # the target and the task
                        train: TrainParams, # the folds and tuning rows selection used
                       ) -> float | None:
-    "A classifier's threshold maximising F1 on out-of-fold training predictions of the chosen setting; None for regression."
-    if data.task != 'classification': return None
+    "A binary classifier's threshold maximising F1 on out-of-fold training predictions of the chosen setting; None for regression and multi-class."
+    if data.task != 'classification' or len(sel.model.classes_) > 2: return None  # more classes: the most probable is called
     from mlworkbench.model.threshold import choose_threshold
     cols = [c for r in sel.roles.values() for c in r]
     X, y = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed)
@@ -268,6 +309,7 @@ def write_training(sel: Selection, # from `select_model`
     table = sel.best_per_candidate.explode('fold_scores').assign(fold=lambda t: t.groupby('candidate').cumcount())
     table[['candidate', 'baseline', 'fold', 'fold_scores']].rename(columns={'fold_scores': 'score'}).to_csv(reports_dir / 'candidates.csv', index=False, float_format='%.6g')
     metrics = {'chosen': sel.chosen, f'cv_{train.metric}': float(best.loc[sel.chosen, 'cv_mean']), f'cv_{train.metric}_std': float(best.loc[sel.chosen, 'cv_std'])}
+    if record.is_multiclass: metrics['classes'] = len(record.classes)
     (reports_dir / 'train.json').write_text(json.dumps(metrics, indent=2) + '\n')
     return record
 
@@ -294,8 +336,12 @@ def plot_coefficients(table: pd.DataFrame, # from `linear_inference`
                      ):
     "The `top` largest linear coefficients with their 95% confidence intervals."
     import matplotlib.pyplot as plt
-    t = table.drop(index='const', errors='ignore').head(top)[::-1]
+    t = table[(table.index != 'const') & ~table.index.str.endswith(': const')].head(top)[::-1]  # each class' intercept too
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(t) + 1.2))
+    if t.empty:
+        ax.text(0.5, 0.5, table.attrs.get('skipped', 'no coefficient to show'), ha='center', va='center', wrap=True); ax.set_axis_off()
+        fig.tight_layout(); plt.close(fig)
+        return fig
     ax.errorbar(t['coef'], range(len(t)), xerr=[t['coef'] - t['ci_low'], t['ci_high'] - t['coef']], fmt='o', capsize=3)
     ax.axvline(0, color='grey', lw=0.8); ax.set_yticks(range(len(t)), t.index)
     ax.set_title('What drives the outcome (linear baseline, 95% CI)'); ax.set_xlabel('effect per standard deviation / vs reference level')
