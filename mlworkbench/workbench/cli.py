@@ -310,6 +310,7 @@ EXAMPLES = {  # command -> what a person types, shown at the end of its --help
     'warm': ['mlwb warm', 'mlwb warm --stop'],
 }
 
+# %% ../../nbs/06_workbench/04_cli.ipynb #c1d48784
 def parser() -> argparse.ArgumentParser:
     "The `mlwb` argument parser, one subcommand per task."
     from mlworkbench import __version__

@@ -193,6 +193,7 @@ def _cell_line(stage: str, count: int, total: int, cell) -> str:
     else: first = next((l.strip() for l in cell.source.splitlines() if l.strip() and not l.lstrip().startswith('#')), '')
     return f'mlwb stage {stage} [{count}/{total}] ' + (first if len(first) <= 90 else first[:89] + '…')
 
+# %% ../../nbs/06_workbench/01_runner.ipynb #c0b38cb2
 def _engine():
     "papermill's `mlwb` engine (registered once): the notebook's cells run in-process, in an IPython shell."
     from papermill.engines import Engine, papermill_engines
