@@ -23,7 +23,7 @@ from .performance import UNJUDGED, decide, live_performance, plot_live_performan
 __all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult',
            'monitor', 'served_test_metrics', 'plot_monitor']
 
-# %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
+# %% ../../nbs/05_monitor/08_monitor.ipynb #d2bfebad
 LOG_COLUMNS = ['request_id', 'event_time', 'created_at', 'model_version', 'route', 'prediction', 'label', 'actual', 'actual_label']
 
 def _probabilities(df: pd.DataFrame) -> list[str]:
@@ -38,6 +38,7 @@ def _empty_sqlite(url: str) -> bool:
     u = sa.engine.make_url(url)
     return u.get_backend_name() == 'sqlite' and bool(u.database) and u.database != ':memory:' and not Path(u.database).exists()
 
+# %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
 def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQLite path is taken below `root`)
                  out_dir: str | Path = 'data/production', # where log.parquet and versions.json go
                  registry_root: str | Path | None = None, # registry folder (for each served version's test metrics)
