@@ -37,6 +37,7 @@ plots-template: $(PLOTS_TEMPLATE)
 # `npm ci` deletes node_modules and reinstalls exactly the lock; it rewrites node_modules/.package-lock.json,
 # which is therefore the stamp: reinstall only when node_modules is missing or older than the lock.
 node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is missing: the offline dvc plots page is built from pinned npm packages; install node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
@@ -73,9 +74,12 @@ setup: $(LAB_OVERRIDES)
 $(LAB_OVERRIDES): tools/jupyterlab-overrides.json $(VENV)/.installed
 	install -D -m 644 $< $@
 
+# saving a notebook cleans it as nbdev_clean does (a stage notebook without outputs): a DVC dependency keeps its bytes
+LAB_PORT ?= 8888
 lab: setup
-	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
-	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+	jupyter lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  --FileContentsManager.pre_save_hook=mlworkbench.workbench.lab.clean_on_save
 
 clean-venv:
 	rm -rf $(VENV)

@@ -82,6 +82,53 @@ def small_flights(project) -> Project:
     return project
 
 
+def fast(project):
+    "The default pipeline on 3000 flights with a small search and few resamples: every stage, in seconds."
+    project.set(prep__sample_rows=3000, train__progress=False, train__candidates__hist_gradient_boosting__n_iter=2,
+                train__candidates__hist_gradient_boosting__params__max_iter=40, evaluate__n_resamples=200, evaluate__importance_rows=300,
+                monitor__n_resamples=200, retrain__n_resamples=200,
+                registry={'root': 'models/registry', 'name': 'arr_delay'}, serve={'database_url': 'sqlite:///logs/predictions.db'})
+    params = project.params; del params['train']['candidates']['random_forest']; project.params = params
+    return project
+
+
+def git_dvc(project):
+    for args in (['init', '-q'], ['config', 'user.email', 't@t'], ['config', 'user.name', 't']): project.run(*args, cmd='/usr/bin/git')
+    project.run('init', '-q', cmd='dvc')
+    # as the project's .dvc/config does: the offline page template that `make setup` builds
+    project.run('config', 'plots.html_template', str(REPO / '.dvc' / 'plots' / 'offline.html'), cmd='dvc')
+    return project
+
+
+def commit(project, message):
+    project.run('add', '-A', cmd='/usr/bin/git'); project.run('commit', '-qm', message, cmd='/usr/bin/git')
+
+
+THREADS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')  # what a shell sets to tune BLAS/OpenMP
+
+
+@pytest.fixture(scope='session')
+def reproduced(tmp_path_factory) -> Project:
+    "A git + DVC project of the `fast` pipeline, reproduced once by plain processes on one BLAS thread and committed: tests work on copies."
+    p = git_dvc(fast(Project(tmp_path_factory.mktemp('reproduced'))))
+    (p.root / '.gitignore').write_text('/logs/\n/models/registry/\n')  # as the project's own .gitignore
+    commit(p, 'params')
+    with pytest.MonkeyPatch.context() as mp:
+        for var in THREADS: mp.setenv(var, '1')
+        mp.setenv('MLWB_WARM', '0')  # every stage a plain process
+        p.run('repro', cmd='dvc')
+    commit(p, 'results')
+    return p
+
+
+def copy_of(project: Project, folder: Path) -> Project:
+    "A copy of `project`'s folder as it is (git, DVC cache, outputs), for a test to change."
+    shutil.copytree(project.root, folder, symlinks=True)
+    c = Project.__new__(Project)
+    c.root = folder
+    return c
+
+
 def make_sales_csv(path: Path, n: int = 600, seed: int = 0, with_time: bool = True):
     "A second, unrelated dataset: store sales with a different target, columns and time column."
     rng = np.random.default_rng(seed)

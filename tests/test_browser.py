@@ -186,6 +186,7 @@ def jupyter_lab(project: Path, port: int, token: str, home: Path) -> subprocess.
     cmd = [str(Path(sys.executable).parent / 'jupyter'), 'lab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
            f'--ServerApp.root_dir={project}', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+           '--FileContentsManager.pre_save_hook=mlworkbench.workbench.lab.clean_on_save',
            f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}']
     return subprocess.Popen(cmd, cwd=project, env=env, stdout=open(home / 'lab.log', 'w'), stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -229,7 +230,7 @@ def run_cell(page, cell, tries: int = 4):
     expect(prompt).to_have_text(re.compile(r'\[\d+\]'), timeout=60000)
 
 
-def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
+def test_jupyterlab_runs_a_pipeline_notebook(visit, lab, stage_project):
     """Open pipeline/train.ipynb, run its parameters and import cells (params.yaml's defaults), then one more cell
     that shows what they loaded; no news prompt appears."""
     from playwright.sync_api import expect
@@ -249,6 +250,15 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
         for i in (1, 2):   # the `parameters` cell (params = None), then the imports: stage_params and the prepared data
             run_cell(page, cells.nth(i))
         assert 'Error' not in cells.nth(2).inner_text(), cells.nth(2).inner_text()
+        # saved after running: the file DVC depends on keeps its committed bytes (make lab's pre-save hook cleans it)
+        saved = stage_project.root / 'pipeline' / 'train.ipynb'
+        before = saved.stat().st_mtime_ns
+        page.keyboard.press('Control+s')
+        for _ in range(150):
+            if saved.stat().st_mtime_ns != before: break
+            page.wait_for_timeout(200)
+        assert saved.stat().st_mtime_ns != before, 'JupyterLab did not save the notebook'
+        assert saved.read_bytes() == (REPO / 'pipeline' / 'train.ipynb').read_bytes(), 'saving in JupyterLab changed the stage notebook'
         # one more cell, below: the defaults of params.yaml and the data they point at
         cells.nth(2).locator('.jp-InputArea-prompt').click()
         page.keyboard.press('b')
@@ -263,3 +273,25 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab):
             f'the news prompt appeared: is {LAB_OVERRIDES} installed (make setup)?'
     finally:
         v.shot('jupyterlab-train.png')
+
+
+# --- the service's API explorer -----------------------------------------------------------------------------------
+def test_service_api_explorer_works_offline_and_tries_a_request(visit, served, server_factory):
+    "Swagger UI at /docs of a running `mlwb serve`, from the service's own assets: a /predict tried from it is answered; ReDoc renders too."
+    from playwright.sync_api import expect
+    server = server_factory(served, token=None)
+    v = visit()
+    page = v.page
+    page.goto(f'{server.url}/docs')
+    predict = page.locator('.opblock', has=page.locator('.opblock-summary-path', has_text=re.compile(r'^/predict$'))).first
+    predict.locator('.opblock-summary').click()
+    predict.locator('button.try-out__btn').click()
+    predict.locator('button.execute').click()
+    status = predict.locator('.live-responses-table tbody td.response-col_status').first
+    expect(status).to_have_text(re.compile(r'^\s*200'), timeout=20000)
+    assert 'predictions' in predict.locator('.live-responses-table tbody td.response-col_description').first.inner_text()
+    v.shot('service-docs-try-predict.png')
+    page.goto(f'{server.url}/redoc')
+    expect(page.locator('h1').first).to_contain_text('mlworkbench prediction service', timeout=20000)
+    expect(page.get_by_text('/predict').first).to_be_visible()
+    v.shot('service-redoc.png')

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import REPO, warm_log
+from conftest import REPO, Project, commit, copy_of, git_dvc, warm_log  # noqa: F401 (test_loop imports commit and git_dvc from here)
 
 
 def quick(project):
@@ -14,40 +14,26 @@ def quick(project):
     return project
 
 
-def git_dvc(project):
-    for args in (['init', '-q'], ['config', 'user.email', 't@t'], ['config', 'user.name', 't']): project.run(*args, cmd='/usr/bin/git')
-    project.run('init', '-q', cmd='dvc')
-    # as the project's .dvc/config does: the offline page template that `make setup` builds
-    project.run('config', 'plots.html_template', str(REPO / '.dvc' / 'plots' / 'offline.html'), cmd='dvc')
-    return project
+def outputs_digest(project: Project) -> dict:
+    return project.digest('data/prepared') | project.digest('models') | project.digest('reports')
 
 
-def commit(project, message):
-    project.run('add', '-A', cmd='/usr/bin/git'); project.run('commit', '-qm', message, cmd='/usr/bin/git')
-
-
-def test_repro_is_byte_identical_and_idempotent(small_flights, warm_dir, monkeypatch):
-    p = quick(small_flights)
-    p.run('init', '--no-scm', '-q', cmd='dvc')
-    monkeypatch.setenv('MLWB_WARM', '0')  # every stage a plain process
-    p.run('repro', cmd='dvc')
-    monkeypatch.delenv('MLWB_WARM')
-    first = p.digest('data/prepared') | p.digest('models') | p.digest('reports')
+def test_repro_is_byte_identical_and_idempotent(reproduced, tmp_path, warm_dir):
+    p = copy_of(reproduced, tmp_path / 'p')
+    first = outputs_digest(reproduced)
     assert json.loads((p.root / 'reports' / 'metrics.json').read_text())['test_rows'] > 0
     again = p.run('repro', cmd='dvc')  # collect starts a warm interpreter
     # only the log snapshot runs every time; it wrote the same bytes, so the monitor stage after it did not rerun
     assert re.findall(r"Running stage '(\w+)'", again.stdout) == ['collect'], again.stdout
     p.run('repro', '-f', cmd='dvc')
-    assert p.digest('data/prepared') | p.digest('models') | p.digest('reports') == first  # reports too: no timestamps
+    assert outputs_digest(p) == first  # reports too: no timestamps; and another folder, the shell's thread count
     # and that second run was served warm, stage by stage, from this project: warm and plain give the same bytes
     ran = re.findall(rf'mlwb (stage \w+|collect) \(in {re.escape(str(p.root))}\)', warm_log(warm_dir))
     assert ran[-7:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage backtest', 'collect', 'stage monitor'], ran
 
 
-def test_params_metrics_plots_and_experiments(small_flights):
-    p = git_dvc(quick(small_flights))
-    p.run('repro', cmd='dvc')
-    commit(p, 'baseline')
+def test_params_metrics_plots_and_experiments(reproduced, tmp_path):
+    p = copy_of(reproduced, tmp_path / 'p')
     p.set(prep__dedupe=False)
     assert 'prep.dedupe' in p.run('params', 'diff', cmd='dvc').stdout
     assert 'ingest' not in p.run('status', cmd='dvc').stdout.split('prep:')[0]  # only prep and after are stale

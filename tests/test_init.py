@@ -48,3 +48,27 @@ def test_init_then_repro_runs_untouched_and_beats_the_dummy(project, tmp_path):
     metrics = json.loads((project.root / 'reports' / 'metrics.json').read_text())
     dummy = metrics['vs_baselines']['dummy']
     assert dummy['model_better'] and dummy['significant'], metrics
+
+
+def test_init_multiclass_and_its_limits(project, tmp_path):
+    "Three classes, one rarer than the folds: init says so and lowers the folds; 150 classes are refused in one line."
+    rng = np.random.default_rng(2)
+    n = 400
+    df = pd.DataFrame({'size_cm': rng.gamma(3, 1, n).round(2), 'colour': rng.choice(['red', 'blue'], n)})
+    df['kind'] = np.where(df['size_cm'] + rng.normal(0, 0.8, n) > 3, 'large', 'small')
+    df.loc[:3, 'kind'] = 'giant'
+    csv = tmp_path / 'elsewhere' / 'kinds.csv'
+    csv.parent.mkdir()
+    df.to_csv(csv, index=False)
+    out = project.run('init', str(csv), '--target', 'kind', '--force').stdout
+    assert "task: classification (3 distinct values (text): multi-class)" in out, out
+    assert "check: rare class 'giant' (4 rows): too few for more CV folds, so train.cv.folds is 2" in out, out
+    p = yaml.safe_load((project.root / 'params.yaml').read_text())
+    assert p['train']['metric']['classification'] == 'log_loss' and p['train']['cv']['folds'] == 2
+    assert project.run('params').returncode == 0
+    many = tmp_path / 'incoming' / 'many_kinds.csv'
+    many.parent.mkdir()
+    df.assign(kind=np.arange(n) % 150).to_csv(many, index=False)
+    r = project.run('init', str(many), '--target', 'kind', '--task', 'classification', '--force', check=False)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'the target has 150 classes' in r.stderr and 'at most 100 can be classified' in r.stderr, r.stderr

@@ -1,4 +1,5 @@
 "Bad params stop a stage before it touches anything, naming the key and what was expected."
+import pandas as pd
 import pytest
 
 from mlworkbench.config.params import ParamsError, load_params
@@ -98,3 +99,62 @@ def test_params_that_used_to_fail_deep_are_named(project, change, message):
     project.set(**change)
     r = project.run('params', check=False)
     assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+
+def _table(kind: str, n: int = 300):
+    "A small table whose target is numbers, two classes or three classes."
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({'x': rng.normal(size=n), 'kind': rng.choice(['a', 'b', 'c'], n)})
+    df['y'] = {'regression': df['x'] * 3 + rng.normal(size=n), 'binary': np.where(df['x'] > 0, 'yes', 'no'),
+               'multiclass': np.digitize(df['x'], [-0.5, 0.5]).astype(str)}[kind]
+    return df
+
+
+@pytest.mark.parametrize('kind, other', [('regression', 'classification'), ('binary', 'regression'), ('multiclass', 'regression')])
+def test_params_init_writes_switch_task_with_one_key(kind, other):
+    "What `mlwb init` writes holds every candidate's form for the other task: changing data.task alone still passes the check."
+    import yaml as y
+    from mlworkbench.workbench.infer import propose_params
+    from mlworkbench.workbench.init import check_proposal, render_params
+    proposal = propose_params(_table(kind), 'y')
+    text = render_params(proposal)
+    check_proposal(text, proposal.n_classes)
+    switched = y.safe_load(text)
+    switched['data']['task'] = other
+    p = check_proposal(y.safe_dump(switched), 3 if other == 'classification' else None)
+    assert p.train.for_task(other).metric == ('mae' if other == 'regression' else 'roc_auc')
+
+
+def test_a_two_class_metric_is_refused_for_more_classes_once_prepared(tmp_path):
+    "average_precision under three prepared classes: one line naming the key and what applies, before any fit."
+    from mlworkbench.config.params import TrainParams
+    from mlworkbench.model.candidates import check_train_params, prepared_classes
+    (tmp_path / 'data' / 'prepared').mkdir(parents=True)
+    _table('multiclass').to_parquet(tmp_path / 'data' / 'prepared' / 'train.parquet')
+    train = TrainParams(metric={'regression': 'mae', 'classification': 'average_precision'},
+                        candidates={'dummy': {'estimator': 'dummy'}, 'linear': {'estimator': 'linear', 'params': {'solver': 'liblinear'}}},
+                        baselines=['dummy'])
+    n = prepared_classes(tmp_path, 'y', 'classification')
+    assert n == 3
+    check_train_params(train, 'classification', prepared_classes(tmp_path, 'y', 'regression'))  # nothing to say for a regression
+    with pytest.raises(ParamsError) as e: check_train_params(train, 'classification', n)
+    lines = str(e.value).splitlines()
+    assert lines[0] == '2 problems in train:', lines
+    assert lines[1].strip() == ("train.metric.classification: 'average_precision' is defined for two classes and data.target has 3; "
+                                "use roc_auc (macro one-vs-rest), f1 (macro), log_loss or accuracy")
+    assert lines[2].strip().startswith("train.candidates.linear.classification.params.solver: 'liblinear' fits two classes only and data.target has 3")
+
+
+def test_params_refuses_a_two_class_metric_once_prep_found_more_classes(project):
+    "`mlwb params` knows the class count as soon as prep has run: average_precision is refused for three classes before any training."
+    prepared = project.root / 'data' / 'prepared'
+    prepared.mkdir(parents=True)
+    pd.DataFrame({'arr_delay': ['early', 'on time', 'late'] * 20}).to_parquet(prepared / 'train.parquet')
+    project.set(data__task='classification', train__metric={'regression': 'mae', 'classification': 'average_precision'})
+    r = project.run('params', check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "train.metric.classification: 'average_precision' is defined for two classes" in r.stderr, r.stderr
+    project.set(train__metric={'regression': 'mae', 'classification': 'log_loss'})
+    assert project.run('params').returncode == 0

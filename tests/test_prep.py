@@ -30,6 +30,9 @@ def test_default_flights_sample(small_flights):
     assert summary['splits'] == {k: len(v) for k, v in s.items()} and total <= 3000
     html = (small_flights.root / 'reports' / 'prep.html').read_text()
     assert html.count('data:image/png;base64') >= 3  # rows kept, missingness, target by month
+    # a page for a person: the stage's title, its code folded, nothing fetched from the internet (no require.js, MathJax)
+    assert '<title>Prep' in html and '<details class="mlwb-code">' in html
+    assert re.findall(r'(?:src|href)=["\']https?://', html) == []
 
 
 @pytest.mark.parametrize('with_time', [True, False])

@@ -166,3 +166,19 @@ def test_a_stage_stops_and_puts_outputs_back_when_its_dvc_is_killed(project, war
     wait_for(lambda: not client.is_running() or client.status() == psutil.STATUS_ZOMBIE, seconds=60)
     assert project.digest('reports') == first | {k: v for k, v in project.digest('reports').items() if k.endswith('failed.ipynb')}
     assert list((project.root / '.mlwb').iterdir()) == []
+
+
+def test_progress_reaches_the_terminal_and_never_the_report(project):
+    "Under `dvc repro` a person sees which cell runs and the library's bars; the report's bytes are the same either way."
+    loop = "from mlworkbench.progress import progress_bar\ntotal = sum(progress_bar(range(40), desc='windows', enabled=False))\nprint('total', total)"
+    add_stage(project, 'echo', [loop, "open('reports/echo.json', 'w').write('{}')"])
+    loud = project.run('stage', 'echo', '--progress')
+    assert re.search(r'mlwb stage echo \[3/4\] from mlworkbench\.progress import progress_bar', loud.stderr), loud.stderr
+    assert 'mlwb stage echo [2/4] (parameters)' in loud.stderr  # not the whole params dict
+    assert 'windows: 100%' in loud.stderr and '40/40' in loud.stderr and 'mlwb stage echo: done in' in loud.stderr, loud.stderr
+    reports = {s: (project.root / 'reports' / f'echo.{s}').read_bytes() for s in ('ipynb', 'html')}
+    assert b'windows: 100%' not in reports['ipynb'] and b'total 780' in reports['ipynb']  # the cell's own print is the report's
+    quiet = project.run('stage', 'echo', '--no-progress')
+    assert 'mlwb stage echo [' not in quiet.stderr and 'windows:' not in quiet.stderr, quiet.stderr
+    assert {s: (project.root / 'reports' / f'echo.{s}').read_bytes() for s in ('ipynb', 'html')} == reports
+    assert 'mlwb stage echo [' not in project.run('stage', 'echo').stderr  # not a terminal (as here): quiet by default

@@ -11,23 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import Project
-from test_dvc import commit, git_dvc
+from conftest import THREADS, Project, commit, copy_of
 
 pytestmark = pytest.mark.slow
 
 GIT = '/usr/bin/git'
-THREADS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')  # what a shell sets to tune BLAS/OpenMP
-
-
-def fast(project):
-    "The default pipeline on 3000 flights with a small search and few resamples: every stage, in seconds."
-    project.set(prep__sample_rows=3000, train__progress=False, train__candidates__hist_gradient_boosting__n_iter=2,
-                train__candidates__hist_gradient_boosting__params__max_iter=40, evaluate__n_resamples=200, evaluate__importance_rows=300,
-                monitor__n_resamples=200, retrain__n_resamples=200,
-                registry={'root': 'models/registry', 'name': 'arr_delay'}, serve={'database_url': 'sqlite:///logs/predictions.db'})
-    params = project.params; del params['train']['candidates']['random_forest']; project.params = params
-    return project
 
 
 def outputs(project) -> list[str]:
@@ -65,24 +53,22 @@ def clean(project) -> str:
 
 
 @pytest.fixture(scope='module')
-def origin(tmp_path_factory):
+def origin(reproduced, tmp_path_factory):
     "The commit a team shares: params, dvc.lock and metrics of a `dvc repro` on one thread, a shared remote in .dvc/config."
-    p = git_dvc(fast(Project(tmp_path_factory.mktemp('origin'))))
-    (p.root / '.gitignore').write_text('/logs/\n/models/registry/\n')  # as the project's own .gitignore
+    p = copy_of(reproduced, tmp_path_factory.mktemp('origin') / 'mlwb')
     p.run('remote', 'add', '-d', 'shared', str(tmp_path_factory.mktemp('shared-remote')), cmd='dvc')
-    commit(p, 'params and the shared remote')
-    with pytest.MonkeyPatch.context() as mp:
-        with_threads(mp, '1')
-        p.run('repro', cmd='dvc')
-    commit(p, 'results')
+    commit(p, 'the shared remote')
     return p
 
 
 def test_a_teammate_pulls_what_another_clone_pushed(origin, tmp_path, monkeypatch, server_factory):
-    with_threads(monkeypatch, None)
-    alice = clone(origin, tmp_path / 'alice' / 'mlwb')  # reproduces the commit in another folder, pushes
+    "The shell's OMP/OpenBLAS/MKL threads reach no output either: stages run BLAS and OpenMP on one thread."
+    with_threads(monkeypatch, '2')
+    alice = clone(origin, tmp_path / 'alice' / 'mlwb')  # reproduces the commit in another folder, on 2 threads, and pushes
     alice.run('repro', cmd='dvc')
-    assert clean(alice) == '', f'the same commit run in another folder wrote other bytes:\n{clean(alice)}'
+    assert clean(alice) == '', f'the same commit run in another folder on 2 threads wrote other bytes than on 1:\n{clean(alice)}'
+    assert digests(alice) == digests(origin)
+    with_threads(monkeypatch, None)
     alice.run('push', cmd='dvc')
 
     bob = clone(origin, tmp_path / 'bob' / 'work' / 'project')
@@ -107,12 +93,3 @@ def test_a_teammate_pulls_what_another_clone_pushed(origin, tmp_path, monkeypatc
     with urllib.request.urlopen(request, timeout=30) as r: answer = json.loads(r.read())
     assert answer['model_version'] == 'arr_delay/1' and len(answer['predictions']) == 3, answer
     with urllib.request.urlopen(server.url + '/model', timeout=30) as r: assert json.loads(r.read())['model_sha256'] == record['model_sha256']
-
-
-def test_another_thread_count_in_another_folder_gives_the_same_bytes(origin, tmp_path, monkeypatch):
-    "The shell's OMP/OpenBLAS/MKL threads reach no output: stages run BLAS and OpenMP on one thread."
-    with_threads(monkeypatch, '2')
-    carol = clone(origin, tmp_path / 'carol')
-    carol.run('repro', cmd='dvc')
-    assert clean(carol) == '', f'2 threads wrote other bytes than 1:\n{clean(carol)}'
-    assert digests(carol) == digests(origin)

@@ -18,8 +18,8 @@ from .features import build_features, categorical_mask
 from .multiclass import multiclass_scorer
 
 # %% auto #0
-__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'estimator_class', 'scoring', 'valid_values', 'check_train_params',
-           'make_pipeline']
+__all__ = ['ESTIMATORS', 'SCORERS', 'COUNTERPARTS', 'TWO_CLASS_ONLY', 'estimator_class', 'scoring', 'valid_values',
+           'check_train_params', 'prepared_classes', 'make_pipeline']
 
 # %% ../../nbs/03_model/09_candidates.ipynb #91b48c34
 ESTIMATORS = {  # family -> (regressor, classifier, feature flavour)
@@ -106,13 +106,32 @@ def _param_problem(name: str, family: str, task: str, group: str, key: str, valu
     return None
 
 # %% ../../nbs/03_model/09_candidates.ipynb #fadb53c6
+TWO_CLASS_ONLY = {('linear', 'solver'): ('liblinear',)}  # (family, param) -> values its classifier refuses for more than two classes
+
+def _two_class_only(train: TrainParams, n_classes: int) -> list[str]:
+    "A line for each fixed value or choice of `train`'s classifiers that only fits two classes."
+    out = []
+    for name, cand in train.candidates.items():
+        run = cand.for_task('classification')
+        for group in ('params', 'space'):
+            for key, value in getattr(run, group).items():
+                bad = [v for v in _tried_values(value) if v in TWO_CLASS_ONLY.get((cand.estimator, key), ())]
+                if bad: out.append(f"train.candidates.{name}.classification.{group}.{key}: {bad[0]!r} fits two classes only and data.target has {n_classes}; "
+                                   f"set another value there (scikit-learn's default: {estimator_class(cand.estimator, 'classification')().get_params()[key]!r})")
+    return out
+
 def check_train_params(train: TrainParams, # the train section of params.yaml
                        task: str, # data.task
+                       n_classes: int | None = None, # the target's classes, when known (`prepared_classes`): a two-class metric is refused for more
                       ):
     "Every problem of `train` for `task` that the loader cannot see, one line each naming the key and the fix; or nothing."
     problems = []
-    try: train.for_task(task)
-    except ParamsError as e: problems.append(str(e))
+    try:
+        metric = train.for_task(task).metric
+        if task == 'classification' and n_classes: scoring(metric, n_classes)
+    except ParamsError as e:
+        key = 'train.metric' + (f'.{task}' if isinstance(train.metric, dict) else '')
+        problems.append(str(e).replace('train.metric: ', f'{key}: ', 1))
     for name, cand in train.candidates.items():
         own = getattr(cand, task)
         replaced = {g: set(own.drop) | set(getattr(own, g)) if own else set() for g in ('params', 'space')}
@@ -123,7 +142,21 @@ def check_train_params(train: TrainParams, # the train section of params.yaml
                 for key, value in values.items():
                     why = _param_problem(name, cand.estimator, t, group, key, value, shared=not prefix)
                     if why: problems.append(f'train.candidates.{name}.{prefix}{group}.{key}: {why}')
+    if task == 'classification' and n_classes and n_classes > 2: problems += _two_class_only(train, n_classes)
     if problems: raise ParamsError(problems[0] if len(problems) == 1 else f'{len(problems)} problems in train:\n  ' + '\n  '.join(problems))
+
+# %% ../../nbs/03_model/09_candidates.ipynb #8db1ea38
+def prepared_classes(root, # the project folder
+                     target: str, # data.target
+                     task: str, # data.task
+                    ) -> int | None:
+    "How many classes the prepared training data's target holds; None when it is not prepared yet or not a classification."
+    import pandas as pd
+    from pathlib import Path
+    path = Path(root) / 'data' / 'prepared' / 'train.parquet'
+    if task != 'classification' or not path.exists(): return None
+    try: return int(pd.read_parquet(path, columns=[target])[target].nunique())
+    except (KeyError, ValueError, OSError): return None  # prepared with other params (another target): nothing to say yet
 
 # %% ../../nbs/03_model/09_candidates.ipynb #d3f98707
 def make_pipeline(cand: Candidate, # the candidate, as it runs for `task`

@@ -15,6 +15,7 @@ from .predlog import LogError
 from .routes import ROUTERS, json_response
 from .schema import InputError
 from .service import Service
+from .apidocs import add_api_docs
 
 # %% auto #0
 __all__ = ['lifespan', 'create_app']
@@ -39,8 +40,9 @@ async def lifespan(app: FastAPI, # the app, whose state holds the service
 def create_app(service: Service, # what the routes share: the model, the log, the settings
               ) -> ServiceApp:
     "The ASGI app over `service`: FastAPI's routes, with the prediction routes also answered directly."
-    app = FastAPI(title='mlworkbench prediction service', version='1', lifespan=lifespan,
+    app = FastAPI(title='mlworkbench prediction service', version='1', lifespan=lifespan, docs_url=None, redoc_url=None,
                   description='Predictions from the registered model, logged; MLflow-compatible /invocations.')
+    add_api_docs(app)  # /docs and /redoc with their scripts from the service: they work offline
     app.state.service = service
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(LogError, _log_error)

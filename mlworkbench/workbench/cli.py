@@ -14,10 +14,10 @@ from ..config.settings import find_project, project_settings
 from .runner import run_stage
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list', 'cmd_registry_register',
-           'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands', 'cmd_collect',
-           'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
-           'add_init_command', 'parser', 'main']
+__all__ = ['USER_ERRORS', 'EXAMPLES', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list',
+           'cmd_registry_register', 'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands',
+           'busy_dvc', 'cmd_collect', 'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands',
+           'cmd_init', 'add_init_command', 'parser', 'main']
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #892be81f
 class CommandError(UserError, RuntimeError):
@@ -27,15 +27,17 @@ USER_ERRORS = (UserError, FileNotFoundError)  # a user's mistake: one line and e
 
 def cmd_stage(args):
     "Run one pipeline stage notebook (what dvc.yaml calls)."
-    report = run_stage(args.name, find_project(args.project), progress=args.progress)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress  # a terminal shows signs of life; a log stays quiet
+    report = run_stage(args.name, find_project(args.project), progress=progress)
     print(f'stage {args.name}: report {report.relative_to(find_project(args.project))}')
 
 def cmd_params(args):
     "Check params.yaml (every key, and the candidates' params against the estimators data.task picks) and print its sections."
-    p = load_params(find_project(args.project) / 'params.yaml')
+    root = find_project(args.project)
+    p = load_params(root / 'params.yaml')
     if p.train and p.data:
-        from mlworkbench.model.candidates import check_train_params  # scikit-learn: only here, not for every command that reads params
-        try: check_train_params(p.train, p.data.task)
+        from mlworkbench.model.candidates import check_train_params, prepared_classes  # scikit-learn: only here, not for every command that reads params
+        try: check_train_params(p.train, p.data.task, prepared_classes(root, p.data.target, p.data.task))  # once prep ran, the class count is known
         except ParamsError as e: raise ParamsError(f'params.yaml: {e}') from None
     print(f"params.yaml is valid: sections {[k for k, v in p if v is not None]}")
 
@@ -140,12 +142,30 @@ def _client(args):
     s = project_settings(args.project)
     return ServiceClient(getattr(args, 'url', None) or s.service_url, token=os.environ.get(s.serve.admin_token_env))
 
+def busy_dvc(root, # the project folder
+             command: str, # the mlwb command about to run DVC, for the message
+            ):
+    "A `CommandError` in one line when another DVC command holds this project's outputs (DVC's own message is its lock file's)."
+    import json, os
+    from pathlib import Path
+    try: lock = json.loads((Path(root) / '.dvc' / 'tmp' / 'rwlock').read_text())
+    except (OSError, ValueError): return
+    holders = [i for held in (lock.get('read') or {}, lock.get('write') or {}) for infos in held.values()
+               for i in (infos if isinstance(infos, list) else [infos]) if isinstance(i, dict) and 'pid' in i]
+    for info in holders:
+        try: os.kill(int(info['pid']), 0)
+        except (ProcessLookupError, ValueError): continue  # a killed process: DVC clears its entry itself
+        except PermissionError: pass  # alive, another user's
+        raise CommandError(f"another DVC command is running in this project ({info.get('cmd', 'dvc')}, pid {info['pid']}): "
+                           f"wait for it to finish, then run `mlwb {command}` again")
+
 def _run_stage(args, name: str):
     "Run stage `name` through `dvc repro` in a DVC project, else directly."
     import subprocess
     from pathlib import Path
     root = find_project(args.project)
     if (root / '.dvc').is_dir() and not args.no_dvc:
+        busy_dvc(root, name)
         r = subprocess.run([str(Path(sys.executable).parent / 'dvc'), 'repro', *(['-q'] if args.quiet else []), name], cwd=root)
         if r.returncode: raise CommandError(f'dvc repro {name} failed (exit {r.returncode}); its output is above')
     else:
@@ -200,6 +220,7 @@ def cmd_retrain(args):
     "If the monitor says retrain: a DVC experiment on the extended window, registered as challenger, promoted only if really better."
     from mlworkbench.monitor.retrain import retrain
     s = project_settings(args.project)
+    busy_dvc(s.root, 'retrain')  # its experiment runs through DVC
     client = _client(args)
     out = retrain(s, client, force=args.force, quiet=args.quiet)
     root = s.root
@@ -275,14 +296,31 @@ def add_init_command(sub, # the subparsers of `parser()`
     s.set_defaults(func=cmd_init)
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #7d12687c
+EXAMPLES = {  # command -> what a person types, shown at the end of its --help
+    'stage': ['mlwb stage prep', 'mlwb stage train --progress        # each cell and progress bar on stderr'],
+    'params': ['mlwb params                          # check params.yaml before dvc repro'],
+    'init': ['mlwb init data/external/orders.csv --target delivery_minutes', 'mlwb init "exports/*.parquet" --target churned --no-time-column --id-columns customer_id'],
+    'registry': ['mlwb registry register --alias champion', 'mlwb registry list', 'mlwb registry promote 3', 'mlwb registry rollback --reload'],
+    'serve': ['mlwb serve', 'mlwb serve --port 18201 --workers 2'],
+    'replay': ['mlwb replay --since 2013-10-01 --until 2013-10-31', 'mlwb replay --url http://127.0.0.1:18201 --limit 1000'],
+    'monitor': ['mlwb monitor                         # collect the log, then the monitor stage through dvc repro'],
+    'backtest': ['mlwb backtest'],
+    'retrain': ['mlwb retrain                         # only if the monitor says retrain', 'mlwb retrain --force'],
+    'collect': ['mlwb collect'],
+    'warm': ['mlwb warm', 'mlwb warm --stop'],
+}
+
 def parser() -> argparse.ArgumentParser:
     "The `mlwb` argument parser, one subcommand per task."
+    from mlworkbench import __version__
     ap = argparse.ArgumentParser(prog='mlwb', description='mlworkbench: reproducible ML from data to production.')
+    ap.add_argument('--version', action='version', version=f'mlwb {__version__}')
     sub = ap.add_subparsers(dest='command', required=True, metavar='COMMAND')
     s = sub.add_parser('stage', help=cmd_stage.__doc__, description=cmd_stage.__doc__)
     s.add_argument('name', help='stage name in dvc.yaml, e.g. prep')
     s.add_argument('--project', default='.', help='project folder (default: the one holding the current folder)')
-    s.add_argument('--progress', action='store_true', help='show a progress bar over cells')
+    s.add_argument('--progress', action=argparse.BooleanOptionalAction, default=None,
+                   help="each cell and the library's progress bars on stderr (default: when stderr is a terminal, e.g. under dvc repro)")
     s.set_defaults(func=cmd_stage)
     s = sub.add_parser('params', help=cmd_params.__doc__, description=cmd_params.__doc__)
     s.add_argument('--project', default='.', help='project folder')
@@ -293,6 +331,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('warm', help=cmd_warm.__doc__.split(',')[0] + '.', description=cmd_warm.__doc__ + ' (see mlworkbench.workbench.warm and .launcher)')
     s.add_argument('--stop', action='store_true', help='stop them (a command they are running finishes first)')
     s.set_defaults(func=cmd_warm)
+    for name, command in sub.choices.items():  # every --help ends with what a person types
+        command.epilog, command.formatter_class = 'examples:\n' + '\n'.join(f'  {e}' for e in EXAMPLES[name]), argparse.RawDescriptionHelpFormatter
     return ap
 
 def main(argv: list[str] | None = None, # the arguments after `mlwb` (default: the command line's)

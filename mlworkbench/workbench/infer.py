@@ -14,10 +14,11 @@ import pandas as pd
 import yaml
 
 from ..errors import UserError
+from ..data.prep import MAX_CLASSES
 
 # %% auto #0
 __all__ = ['ID_NAME', 'InitError', 'column_dtype', 'Column', 'column_role', 'find_time_column', 'infer_task', 'time_split',
-           'calendar_parts', 'Proposal', 'propose_params']
+           'calendar_parts', 'Proposal', 'cv_folds', 'task_metric', 'propose_params']
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #81f7e390
 class InitError(UserError, ValueError):
@@ -103,7 +104,8 @@ def infer_task(y: pd.Series, # the target column
     "(task, why) from the target's values."
     n = y.dropna().nunique()
     if dtype in ('float', 'int') and n > 10: return 'regression', f'numbers with {n} distinct values'
-    return 'classification', f"{n} distinct values ({'text' if dtype == 'str' else dtype})"
+    kind = 'binary' if n == 2 else 'multi-class' if n > 2 else 'nothing to tell apart'
+    return 'classification', f"{n} distinct values ({'text' if dtype == 'str' else dtype}): {kind}"
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #a7e72da3
 def time_split(times: pd.Series, # the time column, parsed (UTC)
@@ -137,6 +139,7 @@ def calendar_parts(times: pd.Series, # the time column, parsed
 def _candidates(task: str, metric: str, train_rows: int) -> dict:
     "The default candidates, their search spaces fitted to `train_rows`."
     leaf = [max(2, min(20, train_rows // 100)), max(5, min(200, train_rows // 20))]
+    rounds = min(300, max(100, train_rows // 20))  # boosting rounds: fewer on a small table, where more only overfit
     loss = {'mae': 'absolute_error', 'rmse': 'squared_error', 'r2': 'squared_error'}.get(metric, 'squared_error')
     return {
         'dummy': {'estimator': 'dummy', 'params': {'strategy': 'median' if metric == 'mae' else 'mean'},
@@ -144,7 +147,7 @@ def _candidates(task: str, metric: str, train_rows: int) -> dict:
         'linear': {'estimator': 'linear', 'space': {'alpha': {'log_uniform': [0.1, 1000]}},
                    'classification': {'space': {'C': {'log_uniform': [0.001, 10]}}, 'drop': ['alpha']}, 'n_iter': 4},
         'hist_gradient_boosting': {'estimator': 'hist_gradient_boosting',
-                                   'params': {'loss': loss, 'max_iter': 300, 'early_stopping': False},
+                                   'params': {'loss': loss, 'max_iter': rounds, 'early_stopping': False},
                                    'classification': {'params': {'loss': 'log_loss'}},
                                    'space': {'learning_rate': {'log_uniform': [0.03, 0.3]}, 'max_leaf_nodes': {'int': [15, 63]},
                                              'min_samples_leaf': {'int': leaf}, 'l2_regularization': {'log_uniform': [0.001, 10]}},
@@ -162,24 +165,35 @@ class Proposal:
     columns: list  # a `Column` per raw column
     warnings: list  # what to check before trusting the pipeline
     task_why: str = ''  # why the task is what it is
+    n_classes: int = 0  # the target's classes (classification)
 
     def table(self) -> pd.DataFrame:
         "What was inferred: column, dtype, role, why."
         return pd.DataFrame([{'column': c.name, 'dtype': c.dtype, 'role': c.role, 'why': c.why} for c in self.columns])
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #48362c71
+def _tells_class(x: pd.Series, y: pd.Series) -> float:
+    "The share of rows whose class is the most common one of their value of `x` (1: `x` alone tells the class)."
+    pairs = pd.DataFrame({'x': x.astype(str).to_numpy(), 'y': y.astype(str).to_numpy()}).value_counts()
+    return pairs.groupby(level='x').max().sum() / len(x)
+
 def _leakage(df: pd.DataFrame, cols: list, target: str, task: str) -> list[str]:
     "Warnings about features that (almost) are the target: they would not be known when predicting."
     out, y = [], df[target]
     for c in cols:
         if c.dropped or c.role in ('target', 'time'): continue
-        x = df[c.name]
+        both = df[c.name].notna() & y.notna()
+        x, t = df[c.name][both], y[both]
+        if not len(x): continue
         if c.role == 'numeric' and task == 'regression' and pd.api.types.is_numeric_dtype(y):
-            r = pd.to_numeric(x, errors='coerce').corr(pd.to_numeric(y, errors='coerce'))
-            if pd.notna(r) and abs(r) > 0.98: out.append(f"'{c.name}' correlates {r:+.3f} with the target: is it known before the outcome? (leakage suspect)")
-        both = x.notna() & y.notna()
-        if both.sum() and (x[both].astype(str) == y[both].astype(str)).mean() > 0.98:
-            out.append(f"'{c.name}' equals the target in {(x[both].astype(str) == y[both].astype(str)).mean():.0%} of rows (leakage suspect)")
+            r = pd.to_numeric(x, errors='coerce').corr(pd.to_numeric(t, errors='coerce'))
+            if pd.notna(r) and abs(r) > 0.98: out.append(f"'{c.name}' correlates {r:+.3f} with the target: is it known before the outcome? (leakage suspect)"); continue
+        same = (x.astype(str) == t.astype(str)).mean()
+        if same > 0.98: out.append(f"'{c.name}' equals the target in {same:.0%} of rows (leakage suspect)"); continue
+        few = x.nunique() <= max(20, len(x) // 20)
+        if task == 'classification' and (few or c.role == 'numeric') and t.value_counts(normalize=True).iloc[0] < 0.95:
+            told = _tells_class(x if few else pd.qcut(pd.to_numeric(x), min(200, max(10, len(x) // 10)), duplicates='drop'), t)  # numbers: by narrow bins
+            if told > (0.99 if few else 0.98): out.append(f"'{c.name}' alone tells the class in {told:.1%} of rows: is it known before the outcome? (leakage suspect)")
     return out
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #ad52e1b6
@@ -206,11 +220,33 @@ def _check_target(y: pd.Series, dtype: str, task: str) -> list[str]:
         return []
     counts = y.astype(str).value_counts()
     if len(counts) < 2: raise InitError(f"the target has {len(counts)} value(s) {list(counts.index)}: nothing to classify")
-    if len(counts) > 2:
-        raise InitError(f"the target has {len(counts)} classes ({', '.join(counts.index[:6])}{', …' if len(counts) > 6 else ''}): the workbench "
-                        'classifies two classes for now (multi-class is planned); choose a binary target, or --task regression for a numeric one')
+    if len(counts) > MAX_CLASSES:
+        raise InitError(f"the target has {len(counts)} classes ({', '.join(counts.index[:6])}, …): at most {MAX_CLASSES} can be classified; "
+                        'group them into fewer classes, or --task regression for a numeric one')
     share = counts.min() / counts.sum()
-    return [f"the rarer class '{counts.idxmin()}' is {share:.1%} of the rows: check that the test window holds enough of it"] if share < 0.05 else []
+    return [f"the rarer class '{counts.idxmin()}' is {share:.1%} of the rows: check that the test window holds enough of it"] if share < 0.05 and len(counts) == 2 else []
+
+# %% ../../nbs/06_workbench/07_infer.ipynb #15ca3765
+def cv_folds(train_rows: int, # rows the training window holds
+             classes: pd.Series | None = None, # rows per class of the whole labelled table (classification), else None
+            ) -> tuple[int, list[str]]:
+    "The CV folds that fit the training window and its rarest class, and warnings about classes too rare for them."
+    folds = 4 if train_rows >= 2000 else 3
+    if classes is None or len(classes) < 3: return folds, []
+    expected = (classes * 0.6).astype(int)  # each class's rows in the training window, roughly
+    rare = expected[expected < folds]
+    if rare.empty: return folds, []
+    named = ', '.join(f"'{k}' ({classes[k]} rows)" for k in rare.index[:6]) + (', …' if len(rare) > 6 else '')
+    folds = max(2, min(folds, int(rare.min())))
+    warn = [f"rare class{'es' if len(rare) > 1 else ''} {named}: too few for more CV folds, so train.cv.folds is {folds}; a fold whose training rows lack a class gets no probability for it"]
+    if rare.min() < 2: warn.append('a class with fewer than two training rows cannot be learned: merge it into a related class, or drop its rows')
+    return folds, warn
+
+def task_metric(task: str, # 'regression' or 'classification'
+                n_classes: int = 2, # the target's classes (classification)
+               ) -> str:
+    "The train.metric that fits: MAE, ROC AUC for two classes, log loss for more (a proper score, defined for any class count)."
+    return 'mae' if task == 'regression' else 'roc_auc' if n_classes <= 2 else 'log_loss'
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #1c321d31
 _PERIODS = {'hour': 24, 'dayofweek': 7, 'month': 12}
@@ -238,16 +274,28 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
     cols = _columns(df, target, time_column, tuple(id_columns))
     task, task_why = infer_task(df[target], dtypes[target]) if task is None else (task, 'as asked (--task)')
     warnings += _check_target(labelled[target], dtypes[target], task)
+    classes = labelled[target].astype(str).value_counts() if task == 'classification' else None
+    next(c for c in cols if c.role == 'target').why = f'the column to predict: {task}, {task_why}'
     warnings += _leakage(df, cols, target, task)
     if time_column: warnings.append(f"'{time_column}' must be when the prediction is made (known before the outcome), not when the outcome was recorded")
     n = len(labelled)
     sizes = {'train': int(n * 0.6), 'test': int(n * 0.2), 'production': n - int(n * 0.6) - int(n * 0.2)}
+    if sizes['test'] < 100: warnings.append(f"{n} labelled rows: the test window holds about {sizes['test']}, so its intervals are wide and a real gain may not show as significant")
     parts = calendar_parts(parse_times(df[time_column])) if time_column else []
-    slices = [c.name for c in cols if c.role == 'categorical' and 2 <= df[c.name].nunique() <= 20][:3]
+    folds, rare = cv_folds(sizes['train'], classes)
+    n_classes = 0 if classes is None else len(classes)
     params = _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed)
-    params |= _model_sections(task, sizes, parts, slices, target)
+    params |= _model_sections(task, sizes, parts, _slices(df, cols, sizes), target, task_metric(task, n_classes), folds)
     params |= _service_sections(target, sizes, time_column)
-    return Proposal(params, cols, warnings, task_why)
+    return Proposal(params, cols, warnings + rare, task_why, n_classes)
+
+# %% ../../nbs/06_workbench/07_infer.ipynb #30607706
+def _slice_min_rows(sizes) -> int: return max(20, min(500, sizes['test'] // 10))
+
+def _slices(df, cols, sizes) -> list[str]:
+    "Up to three low-cardinality categoricals whose largest group should reach `slice_min_rows` in the test window."
+    fits = lambda s: 2 <= s.nunique() <= 20 and s.value_counts().iloc[0] * sizes['test'] / len(df) >= _slice_min_rows(sizes)
+    return [c.name for c in cols if c.role == 'categorical' and fits(df[c.name])][:3]
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #0ea05639
 def _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed) -> dict:
@@ -261,15 +309,14 @@ def _data_sections(target, task, time_column, timezone, name, location, cols, pa
                  'time_features': {'parts': parts},
                  'split': split or {'method': 'random', 'seed': seed, 'fractions': {'train': 0.6, 'test': 0.2, 'production': 0.2}}}}
 
-def _model_sections(task, sizes, parts, slices, target) -> dict:
+def _model_sections(task, sizes, parts, slices, target, metric, folds) -> dict:
     "features, train and evaluate, sized for the splits."
-    metric = 'mae' if task == 'regression' else 'roc_auc'
     return {
         'features': {'exclude': [], 'cyclical': {p: _PERIODS[p] for p in parts}, 'min_frequency': max(5, min(50, sizes['train'] // 200)), 'max_categories': 40},
-        'train': {'seed': 42, 'metric': {'regression': 'mae', 'classification': 'roc_auc'}, 'search': 'random', 'tune_rows': 40000, 'n_jobs': 2,
-                  'cv': {'folds': 4 if sizes['train'] >= 2000 else 3, 'gap': 0}, 'baselines': ['dummy', 'linear'], 'progress': True,
+        'train': {'seed': 42, 'metric': {'regression': 'mae', 'classification': metric if task == 'classification' else 'roc_auc'}, 'search': 'random', 'tune_rows': 40000, 'n_jobs': 2,
+                  'cv': {'folds': folds, 'gap': 0}, 'baselines': ['dummy', 'linear'], 'progress': True,
                   'candidates': _candidates(task, metric, sizes['train'])},
-        'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': max(20, min(500, sizes['test'] // 10)),
+        'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': _slice_min_rows(sizes),
                      'alpha': 0.05, 'residuals_by': [p for p in parts if p in ('hour', 'month')], 'importance_repeats': 5,
                      'importance_rows': 5000, 'plot_points': 2000,
                      'units': 'TODO: the unit of the target' if task == 'regression' else '',

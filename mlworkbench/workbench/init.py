@@ -42,6 +42,13 @@ def _block(name: str, body: dict, indent: int = 0) -> list[str]:
         else: lines.append(' ' * (indent + 2) + _flow({key: value})[1:-1])
     return lines
 
+def _train_note(line: str, proposal: Proposal) -> str:
+    "A comment for train's metric and folds lines: why they are what they are for this table."
+    n = proposal.n_classes
+    why = {'  metric:': f"  # what picks the winner, per data.task; {'log loss for these ' + str(n) + ' classes (average precision is for two)' if n > 2 else 'ROC AUC for two classes, log loss for more'}",
+           '  cv:': '  # sized for the training rows' + (' and the rarest class (see the check: lines above)' if any('train.cv.folds' in w for w in proposal.warnings) else '')}
+    return next((note for start, note in why.items() if line.startswith(start)), '')
+
 def render_params(proposal: Proposal, # what `propose_params` returned
                   source: str = '', # where the table came from, for the header
                  ) -> str:
@@ -59,17 +66,19 @@ def render_params(proposal: Proposal, # what `propose_params` returned
             at = block.index('  columns:')
             described = [f"      {_flow({c.name: columns[c.name]})[1:-1]}".ljust(60) + f'  # {c.role}: {c.why}; seen {c.observed}' for c in proposal.columns]
             block[at + 1:at + 2 + len(columns)] = [f'    {table}:'] + described
+        if section == 'train': block = [line + _train_note(line, proposal) for line in block]
         lines += block
     return '\n'.join(lines) + '\n'
 
 # %% ../../nbs/06_workbench/08_init.ipynb #3894799b
 def check_proposal(text: str, # params.yaml's text
+                   n_classes: int | None = None, # the target's classes (classification), so the metric is checked against them
                   ):
     "The params `text` holds, validated as `mlwb params` validates them (a bug of `init` if they fail)."
     from mlworkbench.config.params import validate_params
-    from mlworkbench.model.train import check_train_params
+    from mlworkbench.model.candidates import check_train_params
     p = validate_params(yaml.safe_load(text), 'the proposed params.yaml')
-    check_train_params(p.train, p.data.task)
+    check_train_params(p.train, p.data.task, n_classes)
     return p
 
 # %% ../../nbs/06_workbench/08_init.ipynb #7d66ebfb
@@ -116,7 +125,7 @@ def init_project(data: str, # a CSV or Parquet file, or a glob (relative to the 
     df = read_table(location, name, root)
     proposal = propose_params(df, target, name, location, task, time_column, tuple(id_columns), timezone)
     text = render_params(proposal, location)
-    check_proposal(text)
+    check_proposal(text, proposal.n_classes)
     if target_file.exists(): shutil.copy2(target_file, root / 'params.yaml.bak')
     (root / 'params.yaml.tmp').write_text(text)
     (root / 'params.yaml.tmp').replace(target_file)  # whole or not at all

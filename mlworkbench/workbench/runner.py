@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -20,10 +21,12 @@ import yaml
 from ..errors import UserError, user_error_names
 from ..config.params import Params, ParamsError, read_params, set_dotted, validate_params
 from ..config.settings import find_project
+from ..progress import stage_message, stage_progress
+from .report import report_exporter, write_html
 
 # %% auto #0
 __all__ = ['REPORT_BACKEND', 'THREAD_VARS', 'StageError', 'stage_spec', 'stage_inputs', 'stage_params', 'KeepOutputs',
-           'restore_interrupted', 'write_html', 'warm_up', 'one_thread_each', 'run_stage']
+           'restore_interrupted', 'warm_up', 'one_thread_each', 'run_stage']
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #a5e475d5
 class StageError(UserError, RuntimeError):
@@ -171,19 +174,6 @@ def _strip_timing(nb, project: str | Path | None = None):
     return nb
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #82963a87
-@functools.cache
-def _html_exporter():
-    "One exporter per process: compiling its template is most of the cost of a small report."
-    from nbconvert import HTMLExporter
-    return HTMLExporter(template_name='lab')
-
-def write_html(nb, # the executed notebook (nbformat)
-               path: str | Path, # the HTML file to write
-              ):
-    "An HTML copy of notebook `nb` (figures embedded, no external assets needed to read it)."
-    body, _ = _html_exporter().from_notebook_node(nb)
-    Path(path).write_text(body, encoding='utf-8')
-
 REPORT_BACKEND = 'module://matplotlib_inline.backend_inline'  # figures go into the report, whatever the shell set
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -196,6 +186,13 @@ def _failure(name, err, report) -> str:
     return head + '\n' + _ANSI.sub('', '\n'.join(err.traceback or []))
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #1248b1cf
+def _cell_line(stage: str, count: int, total: int, cell) -> str:
+    "What the terminal shows as a cell starts: the stage, the cell's number and its first line of code."
+    tags = cell.metadata.get('tags', [])
+    if 'parameters' in tags or 'injected-parameters' in tags: first = '(parameters)'
+    else: first = next((l.strip() for l in cell.source.splitlines() if l.strip() and not l.lstrip().startswith('#')), '')
+    return f'mlwb stage {stage} [{count}/{total}] ' + (first if len(first) <= 90 else first[:89] + '…')
+
 def _engine():
     "papermill's `mlwb` engine (registered once): the notebook's cells run in-process, in an IPython shell."
     from papermill.engines import Engine, papermill_engines
@@ -203,15 +200,16 @@ def _engine():
 
     class InProcessEngine(Engine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        def execute_managed_notebook(cls, nb_man, kernel_name, stage='notebook', **kwargs):
             import nbformat
             from execnb.shell import CaptureShell
             shell = CaptureShell(mpl_format='png')  # as the inline backend of a kernel draws them
-            count = 0
+            count, total = 0, sum(c.cell_type == 'code' for c in nb_man.nb.cells)
             for index, cell in enumerate(nb_man.nb.cells):
                 nb_man.cell_start(cell, index)
                 if cell.cell_type == 'code':
                     count += 1
+                    stage_message(_cell_line(stage, count, total, cell))  # the terminal's, not the report's
                     outputs = shell.run(cell.source)
                     cell.execution_count = count
                     cell.outputs = [nbformat.from_dict(o | ({'execution_count': count} if o['output_type'] == 'execute_result' else {}))
@@ -230,7 +228,7 @@ def warm_up():
     import nbformat
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])
     nbformat.validate(nb)
-    _html_exporter().from_notebook_node(nb)
+    report_exporter().from_notebook_node(nb)
     _engine()
 
 # %% ../../nbs/06_workbench/01_runner.ipynb #f5a7b9c1
@@ -260,7 +258,7 @@ def one_thread_each():
 def run_stage(name: str, # the stage, as dvc.yaml names it
               project: str | Path = '.', # the project folder
               params_file: str = 'params.yaml', # the params file, relative to the project
-              progress: bool = False, # papermill's progress bar over the notebook's cells
+              progress: bool = False, # show each cell and the library's progress bars on the terminal (stderr)
              ) -> Path:
     "Run `pipeline/NAME.ipynb` with its params; write `reports/NAME.ipynb` and `.html`; return the report path."
     import nbformat, papermill
@@ -280,14 +278,16 @@ def run_stage(name: str, # the stage, as dvc.yaml names it
     failed = report.with_suffix('.failed.ipynb')
     failed.unlink(missing_ok=True)
     outs = list(dict.fromkeys(spec['outs'] + [f'reports/{name}.ipynb', f'reports/{name}.html']))
-    with KeepOutputs(outs, project, name), one_thread_each(), _environ(MPLBACKEND=REPORT_BACKEND):  # before the notebook imports pyplot
-        try:
+    started = time.monotonic()
+    with KeepOutputs(outs, project, name), one_thread_each(), _environ(MPLBACKEND=REPORT_BACKEND), stage_progress(sys.__stderr__ if progress else None):
+        try:  # MPLBACKEND is set before the notebook imports pyplot; progress goes to the terminal, never into the report
             papermill.execute_notebook(str(notebook), str(report), parameters={'params': params}, cwd=str(project), engine_name=_engine(),
-                                       kernel_name='python3', progress_bar=progress, request_save_on_cell_execute=False)
+                                       kernel_name='python3', progress_bar=False, request_save_on_cell_execute=False, stage=name)
         except PapermillExecutionError as e:
             if report.exists(): report.rename(failed)  # keep the executed notebook for debugging
             raise StageError(_failure(name, e, failed.relative_to(project))) from None
         nb = _strip_timing(nbformat.read(report, as_version=4), project)
         nbformat.write(nb, report)
         write_html(nb, report.with_suffix('.html'))
+        stage_message(f'mlwb stage {name}: done in {time.monotonic() - started:.0f} s, report {report.with_suffix(".html").relative_to(project)}')
     return report
