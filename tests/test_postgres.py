@@ -72,6 +72,37 @@ def test_an_old_log_is_upgraded_in_place_and_collected(pg, tmp_path):
     assert snap.loc['new-0', 'event_time'] == pd.Timestamp(then) and snap.loc['old-0', 'actual'] == 4.0
 
 
+def test_a_version_2_log_gets_the_probabilities_column_and_keeps_its_rows(pg, tmp_path):
+    "A log created before multi-class models on PostgreSQL: the column is added on open, old rows read back without it, new rows keep theirs."
+    import pandas as pd
+    from mlworkbench.monitor.monitor import snapshot_log
+    engine = make_engine(pg)
+    with engine.begin() as c:  # the tables as version 2 created them
+        c.exec_driver_sql('CREATE TABLE mlwb_schema (version INTEGER NOT NULL)'); c.exec_driver_sql('INSERT INTO mlwb_schema VALUES (1), (2)')
+        c.exec_driver_sql('CREATE TABLE mlwb_predictions (request_id VARCHAR(64) PRIMARY KEY, created_at TIMESTAMP WITH TIME ZONE NOT NULL, '
+                          'event_time TIMESTAMP WITH TIME ZONE, model_version VARCHAR(200) NOT NULL, route VARCHAR(32) NOT NULL, features JSONB NOT NULL, '
+                          'prediction FLOAT, label VARCHAR(200))')
+        c.exec_driver_sql("""INSERT INTO mlwb_predictions VALUES ('old-0', '2024-01-01 10:00:00+00', NULL, 'churn/1', 'predict', '{"distance": 1.0}', 0.8, 'yes')""")
+        metadata.create_all(c, tables=[feedback])
+    log = PredictionLog(pg, flush_seconds=0.05)
+    probs = {'early': 0.1, 'late': 0.7, 'on_time': 0.2}
+    log.add([{'request_id': 'new-0', 'created_at': utcnow(), 'model_version': 'lateness/1', 'route': 'predict', 'features': {'distance': 2.0},
+              'prediction': 0.7, 'label': 'late', 'probabilities': probs},
+             {'request_id': 'new-1', 'created_at': utcnow(), 'model_version': 'delay/1', 'route': 'predict', 'features': {'distance': 2.0},
+              'prediction': 3.0, 'label': None}])  # a row without probabilities: SQL NULL
+    assert log.add_feedback([{'request_id': 'new-0', 'actual_label': 'early'}]) == []
+    log.close()
+    df = read_log(pg).set_index('request_id')
+    assert df.loc['new-0', 'probabilities'] == probs and df.loc['old-0', 'probabilities'] is None and df.loc['old-0', 'label'] == 'yes'
+    with engine.connect() as c:
+        assert c.exec_driver_sql('SELECT count(*) FROM mlwb_predictions WHERE probabilities IS NULL').scalar() == 2
+        assert c.exec_driver_sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'mlwb_predictions' AND column_name = 'probabilities'").scalar() == 'jsonb'
+    assert migrate(engine) == SCHEMA_VERSION == 3
+    snapshot_log(pg, tmp_path / 'production')
+    snap = pd.read_parquet(tmp_path / 'production' / 'log.parquet').set_index('request_id')
+    assert snap.loc['new-0', 'probabilities'] == '{"early": 0.1, "late": 0.7, "on_time": 0.2}' and snap.loc['new-0', 'actual_label'] == 'early'
+
+
 def test_service_logs_every_row_to_postgres(served, server_factory, pg):
     server = server_factory(served, args=('--database-url', pg))
     rng = np.random.default_rng(0)

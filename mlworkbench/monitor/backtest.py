@@ -22,8 +22,8 @@ from ..model.record import ModelRecord
 from .performance import decide, live_performance
 
 # %% auto #0
-__all__ = ['replay_windows', 'predict_window', 'judge_window', 'retrain_and_gate', 'reference_metrics', 'backtest_totals',
-           'BacktestResult', 'backtest', 'plot_backtest']
+__all__ = ['replay_windows', 'predict_window', 'in_classes', 'judge_window', 'retrain_and_gate', 'reference_metrics',
+           'backtest_totals', 'BacktestResult', 'backtest', 'plot_backtest']
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e02
 def replay_windows(production: pd.DataFrame, # the production rows, in the order they are replayed
@@ -45,8 +45,21 @@ def predict_window(record: ModelRecord, # the model's record: its task and featu
                    model, # the model serving at the window's start
                    window: pd.DataFrame, # the window's rows
                   ) -> np.ndarray:
-    "The model's scores for the window's rows, taken before its outcomes are known."
-    return record.scores(model, window[record.feature_names])
+    "The model's scores for the window's rows, taken before its outcomes are known (multi-class: in the record's class order)."
+    scores = record.scores(model, window[record.feature_names])
+    return in_classes(scores, model.classes_, record) if record.is_multiclass else scores
+
+def in_classes(proba: np.ndarray, # a multi-class model's probabilities, a column per class it learnt
+               classes, # those classes, in its order (`model.classes_`)
+               record: ModelRecord, # the record whose classes the columns must follow
+              ) -> np.ndarray:
+    "`proba` with one column per class of `record`, in its order: a class the model never learnt (absent from what it was refit on) has probability 0."
+    names, got = [str(c) for c in record.classes], [str(c) for c in classes]
+    if got == names: return proba
+    if extra := [c for c in got if c not in names]: raise ValueError(f'the model learnt class(es) {extra} that the record does not know: its classes are {names}')
+    out = np.zeros((len(proba), len(names)))
+    out[:, [names.index(c) for c in got]] = proba
+    return out
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #60ad0670
 def _threshold(record: ModelRecord) -> dict:
@@ -170,7 +183,8 @@ def backtest(model, # the trained model (the champion at the start)
     production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
     windows, replay = replay_windows(production, tcol, monitor, record.timezone)
     if not tcol and retrain.window_mode == 'sliding': replay['note'] += '; retrain.window_mode sliding needs times: every labelled row is used'
-    static_pred, policy_pred, rows = predict_window(record, model, production), np.empty(len(production)), []
+    static_pred, rows = predict_window(record, model, production), []
+    policy_pred = np.empty(static_pred.shape)  # multi-class: a probability per class
     champion, labelled, ref, ref_metrics = model, history, reference, test_metrics
     for start, end, idx in tqdm(windows, desc='windows', disable=not progress):
         w, y = production.iloc[idx], record.outcome(production[record.target].iloc[idx])
@@ -184,8 +198,9 @@ def backtest(model, # the trained model (the champion at the start)
                      **{k: v for k, v in judged.items() if k != 'reasons'}, **{k: step[k] for k in ('retrained', 'promoted', 'gate')}, 'reasons': judged['reasons']})
         labelled = pd.concat([labelled, w], ignore_index=True)  # the window's outcomes have arrived
     y_all = record.outcome(production[record.target])
+    shown = record.called if record.is_multiclass else (lambda p: p)  # multi-class: the class each policy called
     predictions = pd.DataFrame({'time' if tcol else 'row': production[tcol] if tcol else production.index, 'actual': y_all.to_numpy(),
-                                'static': static_pred, 'policy': policy_pred})
+                                'static': shown(static_pred), 'policy': shown(policy_pred)})
     return BacktestResult(pd.DataFrame(rows), backtest_totals(record, y_all, policy_pred, static_pred, retrain), predictions, replay)
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #0f07c7fa

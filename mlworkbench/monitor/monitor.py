@@ -20,11 +20,17 @@ from ..model.record import ModelRecord, metric_key
 from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'outlying_rows', 'MonitorResult', 'monitor', 'served_test_metrics',
-           'plot_monitor']
+__all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult',
+           'monitor', 'served_test_metrics', 'plot_monitor']
 
-# %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
+# %% ../../nbs/05_monitor/08_monitor.ipynb #d2bfebad
 LOG_COLUMNS = ['request_id', 'event_time', 'created_at', 'model_version', 'route', 'prediction', 'label', 'actual', 'actual_label']
+
+def _probabilities(df: pd.DataFrame) -> list[str]:
+    "The log's class probabilities as sorted JSON text in place (one Parquet type whatever the classes): ['probabilities'] if any row of a multi-class model has them, else []."
+    if 'probabilities' not in df or not df['probabilities'].notna().any(): return []  # regression, binary: the snapshot is as before
+    df['probabilities'] = [None if p is None or p is np.nan else json.dumps(p, sort_keys=True) for p in df['probabilities']]
+    return ['probabilities']
 
 def _empty_sqlite(url: str) -> bool:
     "True for a SQLite URL whose file does not exist: nothing was logged, and reading must not create it."
@@ -32,6 +38,7 @@ def _empty_sqlite(url: str) -> bool:
     u = sa.engine.make_url(url)
     return u.get_backend_name() == 'sqlite' and bool(u.database) and u.database != ':memory:' and not Path(u.database).exists()
 
+# %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
 def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQLite path is taken below `root`)
                  out_dir: str | Path = 'data/production', # where log.parquet and versions.json go
                  registry_root: str | Path | None = None, # registry folder (for each served version's test metrics)
@@ -48,7 +55,7 @@ def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQL
     # same data give the same snapshot order, hence the same bootstrap intervals
     row = pd.to_numeric(df['request_id'].astype(str).str.extract(r'-(\d+)$', expand=False), errors='coerce')
     df = df.assign(_row=row).sort_values(['event_time', 'created_at', '_row', 'request_id'], kind='mergesort')
-    df = df[LOG_COLUMNS + feats].reset_index(drop=True)
+    df = df[LOG_COLUMNS + _probabilities(df) + feats].reset_index(drop=True)
     out = Path(out_dir)
     write_parquet(df, out / 'log.parquet')
     versions = {}
@@ -74,6 +81,37 @@ def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `featu
         col = log.get(f"feature.{f['name']}", pd.Series([None] * len(log), index=log.index))
         out[f['name']] = pd.to_numeric(col, errors='coerce').astype(float) if f['kind'] == 'number' else col.astype('str').where(col.notna())
     return pd.DataFrame(out, index=log.index)
+
+# %% ../../nbs/05_monitor/08_monitor.ipynb #7d0c26cd
+def logged_scores(log: pd.DataFrame, # the snapshot of the prediction log: `prediction`, `label`, `probabilities`
+                  record: ModelRecord | dict, # the model's record: task and classes
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    "(what drifts, what is scored): the logged values twice; multi-class, the called classes and the (rows, classes) probabilities, NaN where not logged."
+    record = ModelRecord.of(record)
+    pred = log['prediction'].astype(float).to_numpy()
+    if not record.is_multiclass: return pred, pred
+    names = [str(c) for c in record.classes]
+    logged = log['probabilities'] if 'probabilities' in log else pd.Series([None] * len(log), index=log.index)
+    rows = [json.loads(p) if isinstance(p, str) else p if isinstance(p, dict) else {} for p in logged]
+    proba = np.array([[r.get(c, np.nan) for c in names] for r in rows], dtype=float).reshape(len(log), len(names))
+    return log['label'].astype(object).where(log['label'].notna(), None).to_numpy(), proba
+
+def reference_outputs(predictions, # the evaluate stage's reports/test_predictions.parquet, or its `predicted` column
+                      record: ModelRecord | dict, # the model's record
+                     ) -> np.ndarray:
+    "The model's outputs on the reference window as prediction drift compares them: `predicted`; multi-class, the class each row is called."
+    record = ModelRecord.of(record)
+    called = lambda proba: np.asarray(record.called(np.asarray(proba, dtype=float)), dtype=object)
+    if isinstance(predictions, pd.DataFrame):
+        names = [str(c) for c in record.classes or []]
+        columns = next((cols for cols in ([f'proba_{c}' for c in names], names) if set(cols) <= set(predictions.columns)), None)
+        if record.is_multiclass and columns: return called(predictions[columns])  # one probability column per class
+        predictions = predictions['predicted']
+    pred = np.asarray(predictions)
+    if not record.is_multiclass: return pred
+    if pred.ndim == 2: return called(pred)  # predict_proba's matrix
+    if len(pred) and isinstance(pred[0], (list, tuple, np.ndarray)): return called(np.stack(pred))  # a list of probabilities per row
+    return np.asarray([None if v is None or v != v else str(v) for v in pred], dtype=object)  # already the called classes
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c02
 def _window_span(times: pd.Series, window: str | int) -> pd.Timedelta:
@@ -175,7 +213,7 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
             record: ModelRecord | dict, # the model's record (models/model.json): task, features, threshold, classes
             test_metrics: dict | None, # {metric: {value, ci_low, ci_high}} of the served model at test time
             params: MonitorParams | None = None, # the `monitor` section
-            reference_predictions=None, # the model's outputs on `reference` (for prediction drift)
+            reference_predictions=None, # the model's outputs on `reference` (for prediction drift; `reference_outputs`)
             timezone: str | None = None, # local zone for calendar windows
            ) -> MonitorResult:
     "Drift and live performance of the logged predictions per window of event time, and the decision."
@@ -185,15 +223,17 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
         return MonitorResult(None, None, {'decision': 'no data', 'reasons': ['no predictions logged yet: serve the model (mlwb serve), send it '
                              'traffic (mlwb replay), then run mlwb monitor']}, 0, 0, None, [], params, outlying_rows(log, params.window))
     log = log.sort_values('event_time', kind='mergesort').reset_index(drop=True)  # ties keep the snapshot's arrival order
-    current = log_features(log, record)
+    current, (called, scores) = log_features(log, record), logged_scores(log, record)
+    if record.is_multiclass and reference_predictions is not None: reference_predictions = reference_outputs(reference_predictions, record)
     drift = drift_over_windows(reference, current, record.features, params.window, params, times=log['event_time'], timezone=timezone,
-                               reference_predictions=reference_predictions, current_predictions=log['prediction'].astype(float).to_numpy())
+                               reference_predictions=reference_predictions, current_predictions=called)
     y = record.outcome(log['actual_label'] if task == 'classification' else log['actual'])
+    if scores.ndim == 2: y = y.where(~np.isnan(scores).any(axis=1))  # a row logged without every class' probability cannot be scored
     labelled = int(y.notna().sum())
     metric = params.metric or (next(iter(test_metrics)) if test_metrics else None)
     metric = metric_key(metric)
     kw = {'threshold': record.decision_threshold} if task == 'classification' else {}
-    perf = live_performance(task, y, log['prediction'].astype(float).to_numpy(), log['event_time'], params=params, test_metrics=test_metrics,
+    perf = live_performance(task, y, scores, log['event_time'], params=params, test_metrics=test_metrics,
                             metrics=[metric] if metric else None, timezone=timezone, **kw) if labelled else pd.DataFrame()
     metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
     decision = decide(drift, perf, params, metric)

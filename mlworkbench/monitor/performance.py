@@ -12,6 +12,7 @@ from ..config.params import MonitorParams
 from .drift import DriftReport, WindowedDrift
 from .windows import time_windows
 from ..model.metrics import LOWER_IS_BETTER, bootstrap_metrics, metric_names
+from ..model.multiclass import is_multiclass
 
 # %% auto #0
 __all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
@@ -42,7 +43,7 @@ def _against_test(out: pd.DataFrame, test_metrics: dict, params: MonitorParams) 
 # %% ../../nbs/05_monitor/06_performance.ipynb #4b9711b1
 def live_performance(task: str, # 'regression' or 'classification'
                      y, # actual outcomes, missing where not known yet
-                     pred, # the model's predictions (classification: probability of the positive class)
+                     pred, # the model's predictions (binary: probability of the positive class; multi-class: (rows, classes) probabilities, `y` class indices)
                      times, # when each prediction was made
                      window: str | int | None = None, # pandas frequency or rows per window (default: `params.window`)
                      params: MonitorParams | None = None, # the `monitor` section
@@ -59,11 +60,11 @@ def live_performance(task: str, # 'regression' or 'classification'
     if not (len(y) == len(pred) == len(times)): raise ValueError(f'y, pred and times must have the same length, got {len(y)}, {len(pred)} and {len(times)}')
     known = y.notna().to_numpy()
     y_known = y[known].to_numpy(float) if task == 'regression' else y[known].to_numpy()
-    test_metrics = test_metrics or {}
+    test_metrics, multi = test_metrics or {}, is_multiclass(pred)
     if metrics is None:
-        metrics = [m for m in metric_names(task, y_known) if m in test_metrics] if test_metrics else None
-        metrics = metrics or metric_names(task, y_known)
-    else: metrics = metric_names(task, y_known, metrics)
+        metrics = [m for m in metric_names(task, y_known, multiclass=multi) if m in test_metrics] if test_metrics else None
+        metrics = metrics or metric_names(task, y_known, multiclass=multi)
+    else: metrics = metric_names(task, y_known, metrics, multi)
     rows = []
     for start, end, idx in time_windows(times, window, timezone):
         lab = idx[known[idx]]
@@ -103,8 +104,9 @@ def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str], list[s
     pr = report.prediction
     if pr is not None and pr['status'] == 'drift':
         level = max(level, 'watch', key=LEVELS.index)
-        how = (f"KS p = {pr['p_value']:.2g}" if pr['method'] == 'ks' else f"Wasserstein {pr['distance']:.2f} sd ≥ {params.wasserstein_threshold:g}")
-        reasons.append(f'predictions drifted ({how})')
+        how = {'ks': f"KS p = {pr['p_value']:.2g}", 'chi2': f"chi-squared p = {pr['p_value']:.2g}",
+               'jensenshannon': f"Jensen-Shannon {pr['distance']:.2f} ≥ {params.js_threshold:g}"}.get(pr['method'], f"Wasserstein {pr['distance']:.2f} sd ≥ {params.wasserstein_threshold:g}")
+        reasons.append(f"{'predicted classes' if pr['role'] == 'categorical' else 'predictions'} drifted ({how})")
     return level, reasons, notes
 
 # %% ../../nbs/05_monitor/06_performance.ipynb #6a1f0c02

@@ -16,7 +16,7 @@ from ..config.params import MonitorParams
 from .drift_stats import cdf_distances, chi2_homogeneity, ks_pvalue, numeric_values, psi_edges, psi_from_shares, psi_shares
 
 # %% auto #0
-__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'compare_feature']
+__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'prediction_role', 'compare_feature']
 
 # %% ../../nbs/05_monitor/03_reference.ipynb #ddf9ba2d
 ROLES = {'numeric': 'numeric', 'cyclical': 'numeric', 'categorical': 'categorical'}
@@ -66,16 +66,22 @@ class ReferenceProfile:
     def __init__(self, reference: pd.DataFrame, # the reference window (e.g. the test window)
                  features, # model.json `features`, or a dict name -> role
                  params: MonitorParams | None = None, # the `monitor` section
-                 predictions=None, # the model's outputs on `reference`, for prediction drift
+                 predictions=None, # the model's outputs on `reference`, for prediction drift: numbers, or the called classes (multi-class)
                 ):
         self.params = params or MonitorParams()
         self.roles = feature_roles(features, self.params.exclude)
         _check_columns(reference, self.roles, 'reference')
         self.rows = len(reference)
         self.columns = {n: _profile(reference[n], role, n, self.params.psi_bins) for n, role in self.roles.items()}
-        self.predictions = None if predictions is None else _profile(_check_length(predictions, self.rows, 'reference'), 'numeric', 'prediction', self.params.psi_bins)
+        if predictions is not None: predictions = _check_length(predictions, self.rows, 'reference')
+        self.predictions = None if predictions is None else _profile(predictions, prediction_role(predictions), 'prediction', self.params.psi_bins)
 
     def __repr__(self): return f'ReferenceProfile({self.rows} rows, {len(self.roles)} features{", predictions" if self.predictions else ""})'
+
+def prediction_role(predictions: np.ndarray, # the model's outputs (`_check_length`)
+                   ) -> str:
+    "How predictions drift: 'numeric' for values or one probability, 'categorical' for called classes (text, as a multi-class model's)."
+    return 'numeric' if predictions.dtype.kind in 'biuf' else 'categorical'
 
 def _check_columns(df, roles: dict, what: str):
     if not isinstance(df, pd.DataFrame): raise TypeError(f'{what} must be a DataFrame, got {type(df).__name__}')
@@ -85,6 +91,9 @@ def _check_columns(df, roles: dict, what: str):
 def _check_length(predictions, rows: int, what: str) -> np.ndarray:
     predictions = np.asarray(predictions)
     if predictions.ndim == 2 and predictions.shape[1] == 2: predictions = predictions[:, 1]  # predict_proba's output
+    if predictions.ndim == 2:
+        raise ValueError(f'{what} predictions of {predictions.shape[1]} classes: pass the class each row is called (ModelRecord.called), '
+                         'whose distribution is compared, not the probabilities')
     if len(predictions) != rows: raise ValueError(f'{what} predictions must have one value per row: got {len(predictions)} for {rows} rows')
     return predictions
 

@@ -94,15 +94,17 @@ def run_experiment(root: Path, # the project (a git repository)
 
 # %% ../../nbs/05_monitor/09_retrain.ipynb #a34fafe2
 def _gate_versions(champion, challenger, test: pd.DataFrame, retrain) -> tuple[dict, str]:
-    "`gate` of two registry versions on the new test window: its result, and the metric it compared."
+    "`gate` of two registry versions on the new test window: its result, and the metric it compared (multi-class: both in the challenger's class order)."
     from mlworkbench.model.metrics import gate
     from mlworkbench.model.modelfile import load_model
+    from mlworkbench.monitor.backtest import in_classes
     from mlworkbench.serve.registry import load_version
     champ_model, champ_record = load_version(champion)
-    record = challenger.record()
+    record, model = challenger.record(), load_model(challenger.path / 'model.skops')
     feats, metric, y = record.feature_names, record.metric_key, record.outcome(test[record.target])
-    g = gate(record.task, y, champ_record.scores(champ_model, test[feats]), record.scores(load_model(challenger.path / 'model.skops'), test[feats]),
-             metric, retrain, champ_record.decision_threshold)
+    scores = [r.scores(m, test[feats]) for r, m in ((champ_record, champ_model), (record, model))]
+    if record.is_multiclass: scores = [in_classes(s, m.classes_, record) for s, m in zip(scores, (champ_model, model))]
+    g = gate(record.task, y, *scores, metric, retrain, champ_record.decision_threshold)
     return g, metric
 
 # %% ../../nbs/05_monitor/09_retrain.ipynb #62d32699

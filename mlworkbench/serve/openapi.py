@@ -37,6 +37,15 @@ def _prediction_schema(p) -> dict:
     "One prediction: a number (regression) or one of the classes."
     return {'type': 'number'} if p.task == 'regression' else {'enum': _values(p)}
 
+def _prediction_item(p) -> dict:
+    "One row of /predict's answer: its request id and prediction; a classifier's also every class' probability, by class."
+    item = {'type': 'object', 'required': ['request_id', 'prediction'], 'properties': {'request_id': {'type': 'string'}, 'prediction': _prediction_schema(p)}}
+    if p.task == 'regression': return item | {'properties': item['properties'] | {'probabilities': {'type': 'object', 'additionalProperties': {'type': 'number'}}}}
+    names = [str(c) for c in p.classes]
+    probs = {'type': 'object', 'description': "each class' probability (they sum to 1); `prediction` is the class called from them",
+             'required': names, 'additionalProperties': False, 'properties': {c: {'type': 'number', 'minimum': 0, 'maximum': 1} for c in names}}
+    return item | {'required': ['request_id', 'prediction', 'probabilities'], 'properties': item['properties'] | {'probabilities': probs}}
+
 def _actual_schema(p) -> dict:
     "An outcome /feedback takes: a finite number, or a class (as a string or as itself)."
     if p.task == 'regression': return {'type': 'number', 'minimum': -sys.float_info.max, 'maximum': sys.float_info.max}
@@ -71,9 +80,7 @@ def _responses(p) -> dict:
     pred, pending = _prediction_schema(p), {'type': ['integer', 'null']}
     return {
         ('/predict', 'post'): _answers({'type': 'object', 'required': ['model_version', 'predictions'], 'properties': {'model_version': {'type': 'string'}, 'predictions': {
-            'type': 'array', 'items': {'type': 'object', 'required': ['request_id', 'prediction'], 'properties': {
-                'request_id': {'type': 'string'}, 'prediction': pred, 'probabilities': {'type': 'object', 'additionalProperties': {'type': 'number'}}}}}}},
-            400, 408, 413, 422, 503),
+            'type': 'array', 'items': _prediction_item(p)}}}, 400, 408, 413, 422, 503),
         ('/invocations', 'post'): _answers({'type': 'object', 'required': ['predictions'], 'properties': {'predictions': {'type': 'array', 'items': pred}}}, 400, 408, 413, 415, 422, 503),
         ('/feedback', 'post'): _answers({'type': 'object', 'required': ['stored'], 'properties': {'stored': {'type': 'integer'}}}, 400, 404, 408, 413, 422, 503),
         ('/health', 'get'): _answers({'type': 'object', 'required': ['status', 'model_version'], 'properties': {

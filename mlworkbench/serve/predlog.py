@@ -20,15 +20,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..errors import UserError
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'metadata', 'JSONB', 'predictions', 'feedback', 'schema_table', 'MIGRATIONS', 'log', 'LogError',
-           'sqlite_path', 'json_text', 'make_engine', 'migrate', 'utcnow', 'PredictionLog', 'flush', 'close',
-           'add_feedback', 'read_log']
+__all__ = ['SCHEMA_VERSION', 'metadata', 'JSONB', 'NULLABLE_JSONB', 'predictions', 'feedback', 'schema_table', 'MIGRATIONS',
+           'log', 'LogError', 'sqlite_path', 'json_text', 'make_engine', 'migrate', 'utcnow', 'PredictionLog', 'flush',
+           'close', 'add_feedback', 'read_log']
 
 # %% ../../nbs/04_serve/05_predlog.ipynb #b2e2111c
-SCHEMA_VERSION = 2  # bump with a new entry in MIGRATIONS when the tables change
+SCHEMA_VERSION = 3  # bump with a new entry in MIGRATIONS when the tables change
 
 metadata = sa.MetaData()
 JSONB = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
+NULLABLE_JSONB = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), 'postgresql')  # None is SQL NULL, not JSON null
 
 predictions = sa.Table(
     'mlwb_predictions', metadata,
@@ -38,8 +39,9 @@ predictions = sa.Table(
     sa.Column('model_version', sa.String(200), nullable=False, index=True),  # e.g. 'units_sold/3'
     sa.Column('route', sa.String(32), nullable=False),  # predict or invocations
     sa.Column('features', JSONB, nullable=False),  # the checked input row
-    sa.Column('prediction', sa.Float),  # regression: the value; classification: probability of the last class
+    sa.Column('prediction', sa.Float),  # regression: the value; binary: probability of the last class; multi-class: of the called class
     sa.Column('label', sa.String(200)),  # classification: the predicted class
+    sa.Column('probabilities', NULLABLE_JSONB),  # multi-class: {class: probability} of every class (NULL otherwise)
 )
 feedback = sa.Table(
     'mlwb_feedback', metadata,
@@ -96,8 +98,13 @@ def _add_event_time(conn):
     conn.execute(sa.text(f'ALTER TABLE {predictions.name} ADD COLUMN event_time TIMESTAMP' + (' WITH TIME ZONE' if conn.dialect.name == 'postgresql' else '')))
     conn.execute(sa.text(f'CREATE INDEX ix_{predictions.name}_event_time ON {predictions.name} (event_time)'))
 
+def _add_probabilities(conn):
+    "Version 3: a multi-class prediction keeps every class' probability (what its live metrics are computed from)."
+    if 'probabilities' in {c['name'] for c in sa.inspect(conn).get_columns(predictions.name)}: return  # created at version 3 already
+    conn.execute(sa.text(f"ALTER TABLE {predictions.name} ADD COLUMN probabilities {'JSONB' if conn.dialect.name == 'postgresql' else 'JSON'}"))
+
 MIGRATIONS = {1: lambda conn: metadata.create_all(conn, tables=[predictions, feedback]),  # version -> step to reach it
-              2: _add_event_time}
+              2: _add_event_time, 3: _add_probabilities}
 
 def migrate(engine: sa.Engine, # the log's engine
            ) -> int:
@@ -210,11 +217,12 @@ def _stamp(t: dt.datetime) -> str:
 
 def _insert(self: PredictionLog, conn, batch: list):
     "One multi-row insert. SQLite gets its rows as plain tuples (a third of SQLAlchemy's per-row cost), stored as SQLAlchemy stores them."
-    if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None} | r for r in batch])
+    if self.engine.dialect.name != 'sqlite': return conn.execute(predictions.insert(), [{'event_time': None, 'probabilities': None} | r for r in batch])
     cols = [c.name for c in predictions.columns]
     sql = f"INSERT INTO {predictions.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     conn.exec_driver_sql(sql, [(r['request_id'], _stamp(r['created_at']), r.get('event_time') and _stamp(r['event_time']), r['model_version'],
-                                r['route'], json_text(r['features']), r['prediction'], r['label']) for r in batch])
+                                r['route'], json_text(r['features']), r['prediction'], r['label'],
+                                None if r.get('probabilities') is None else json_text(r['probabilities'])) for r in batch])
 
 def _commit(self: PredictionLog, batch: list):
     "Insert `batch` in one transaction and count it (raises whatever the encoder or the database raised)."

@@ -20,7 +20,7 @@ from .predictor import Predictor, load_predictor
 from .predlog import PredictionLog, sqlite_path, utcnow
 
 # %% auto #0
-__all__ = ['log', 'Service', 'start', 'stop', 'log_failing', 'log_rows', 'swap', 'reload']
+__all__ = ['log', 'Service', 'start', 'stop', 'log_failing', 'log_rows', 'logged_outputs', 'swap', 'reload']
 
 # %% ../../nbs/04_serve/09_service.ipynb #d4b587d1
 log = logging.getLogger('mlworkbench.serve.service')
@@ -86,18 +86,25 @@ def log_rows(self: Service, p: Predictor, # the model that answered
              times: list | None = None, # when each predicted event happens, if the client said
             ):
     "Queue the rows `p` served for the prediction log."
-    now, preds, version = utcnow(), out['prediction'], p.version
-    if 'probabilities' in out:
-        last = str(p.classes[-1]) if p.classes else None
-        values = [pr.get(last) for pr in out['probabilities']]
-        labels = [str(x) for x in preds]
-    else: values, labels = preds, [None] * len(preds)
+    now, version = utcnow(), p.version
+    values, labels, probs = logged_outputs(p, out)
     known = p.schema._known  # with extra fields allowed (/invocations), only the features are logged
     feats = records if names is None else [r if r.keys() <= known else {k: r.get(k) for k in names} for r in records]
     times = times or [None] * len(ids)
     self.log.add([{'request_id': i, 'created_at': now, 'event_time': t, 'model_version': version, 'route': route, 'features': f,
-                   'prediction': v, 'label': lab} for i, f, v, lab, t in zip(ids, feats, values, labels, times)])
+                   'prediction': v, 'label': lab, 'probabilities': pr} for i, f, v, lab, pr, t in zip(ids, feats, values, labels, probs, times)])
 Service.log_rows = log_rows
+
+def logged_outputs(p: Predictor, # the model that answered
+                   out: dict, # its predictions (`Predictor.predict`)
+                  ) -> tuple[list, list, list]:
+    "(prediction, label, probabilities) per row as the log keeps them: the value; or a probability, the class and, for more than two classes, all of them."
+    preds = out['prediction']
+    if 'probabilities' not in out: return preds, [None] * len(preds), [None] * len(preds)
+    labels = [str(x) for x in preds]
+    if len(p.classes) > 2: return [pr[lab] for pr, lab in zip(out['probabilities'], labels)], labels, out['probabilities']
+    last = str(p.classes[-1])
+    return [pr.get(last) for pr in out['probabilities']], labels, [None] * len(preds)
 
 # %% ../../nbs/04_serve/09_service.ipynb #4ed52ecb
 def swap(self: Service, new: Predictor, # the model to serve from the next request on

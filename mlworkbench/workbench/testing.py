@@ -10,7 +10,17 @@ import json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['demo_model']
+__all__ = ['LATENESS', 'demo_model']
+
+# %% ../../nbs/06_workbench/05_testing.ipynb #31f63776
+LATENESS = ('early', 'on_time', 'late', 'very_late', 'extreme')  # the classes of a multi-class demo model, in order of lateness
+
+def _lateness(score, n_classes: int):
+    "Each row's class of lateness: `score` cut at its quantiles into `n_classes` (3 to 5) about equally frequent classes."
+    import numpy as np
+    if not 3 <= n_classes <= len(LATENESS): raise ValueError(f'n_classes must be 2 to {len(LATENESS)}, got {n_classes}')
+    cuts = np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1])
+    return np.asarray(LATENESS[:n_classes], dtype=object)[np.searchsorted(cuts, score)]
 
 # %% ../../nbs/06_workbench/05_testing.ipynb #5806cfa3
 def demo_model(folder: str | Path, # where model.skops and model.json go
@@ -19,6 +29,7 @@ def demo_model(folder: str | Path, # where model.skops and model.json go
                task: str = 'regression', # or classification (target late / on_time)
                shift: float = 0.0, # added to the signal: a model of a changed world
                time_column: str | None = None, # the record's time column (the rows have none)
+               n_classes: int = 2, # classification: 2 (late / on_time), or 3 to 5 classes of lateness (early … very_late)
               ) -> dict:
     "Fit a small features -> model pipeline on generated data; write folder/model.skops and model.json as train does."
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -33,7 +44,9 @@ def demo_model(folder: str | Path, # where model.skops and model.json go
                        'airline': pd.array(rng.choice(['AA', 'B6', 'DL', 'UA'], n), dtype='str'),
                        'hour': pd.array(rng.integers(0, 24, n), dtype='Int64')})
     signal = df['distance'] / 100 + (df['airline'] == 'B6') * 5 + np.cos(2 * np.pi * df['hour'].astype(float) / 24) * 3 + shift
-    df['y'] = signal + rng.normal(0, 1, n) if task == 'regression' else np.where(signal + rng.normal(0, 3, n) > signal.median(), 'late', 'on_time')
+    if task == 'regression': df['y'] = signal + rng.normal(0, 1, n)
+    elif n_classes == 2: df['y'] = np.where(signal + rng.normal(0, 3, n) > signal.median(), 'late', 'on_time')
+    else: df['y'] = _lateness(signal + rng.normal(0, 3, n), n_classes)
     fp = FeaturesParams(cyclical={'hour': 24}, min_frequency=5)
     roles = feature_roles(df, 'y', fp)
     cls = HistGradientBoostingRegressor if task == 'regression' else HistGradientBoostingClassifier
