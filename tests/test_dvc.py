@@ -27,6 +27,14 @@ def test_repro_is_byte_identical_and_idempotent(reproduced, tmp_path, warm_dir):
     assert re.findall(r"Running stage '(\w+)'", again.stdout) == ['collect'], again.stdout
     p.run('repro', '-f', cmd='dvc')
     assert outputs_digest(p) == first  # reports too: no timestamps; and another folder, the shell's thread count
+    # each report is a page for a person: its charts are in it (as images), its code folded, no raw dict at the end
+    charts = {n: len(re.findall(r'<img alt=', (p.root / 'reports' / f'{n}.html').read_text())) for n in ('ingest', 'prep', 'train', 'evaluate', 'backtest')}
+    residuals_by = len(p.params['evaluate']['residuals_by'])
+    slices = 1 if p.params['evaluate'].get('slices') else 0
+    assert charts == {'ingest': 0, 'prep': 3, 'train': 2, 'evaluate': 4 + slices + residuals_by, 'backtest': 1}, charts
+    for n in ('prep', 'train', 'evaluate', 'backtest', 'monitor'):
+        page = (p.root / 'reports' / f'{n}.html').read_text()
+        assert '<details class="mlwb-code">' in page and "<pre>{'" not in page, n  # a printed dict: code output, not a table
     # and that second run was served warm, stage by stage, from this project: warm and plain give the same bytes
     ran = re.findall(rf'mlwb (stage \w+|collect) \(in {re.escape(str(p.root))}\)', warm_log(warm_dir))
     assert ran[-7:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage backtest', 'collect', 'stage monitor'], ran
@@ -50,6 +58,15 @@ def test_params_metrics_plots_and_experiments(reproduced, tmp_path):
     p.run('plots', 'diff', 'HEAD', '-o', str(out), cmd='dvc')
     page = (out / 'index.html').read_text()
     assert '<script src="http' not in page and 'vega' in page  # renders offline: vega inlined, no CDN
+    # every plot once, each drawing its data on axes of the right kind (names and days are no numbers)
+    shown = json.loads(p.run('plots', 'show', '--json', cmd='dvc').stdout)
+    assert shown.get('errors') in (None, []), shown['errors']
+    specs = {title: views[0]['content'] for title, views in shown['data'].items()}
+    assert len(specs) == 4 and len({s['title']['text'] for s in specs.values()}) == 4, list(specs)
+    rows = {title: s['data']['values'] for title, s in specs.items()}
+    assert all(rows[t] for t in rows if not t.startswith('Monitor')), {t: len(r) for t, r in rows.items()}  # nothing served yet: no monitor windows
+    kinds = {t.split(',')[0]: (s['encoding']['x']['type'], s['encoding']['y']['type']) for t, s in specs.items()}
+    assert kinds['Cross-validated score per fold'] == ('quantitative', 'nominal') and kinds['Backtest'][0] == 'ordinal', kinds
 
 
 def stage_deps(*args, cwd=REPO):

@@ -23,6 +23,7 @@ from .candidates import SCORERS, check_train_params, make_pipeline, scoring
 from .features import build_features, feature_roles
 from .modelfile import save_model
 from .record import ModelRecord
+from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['cv_splitter', 'warn_rare_classes', 'Selection', 'select_model', 'linear_inference', 'out_of_fold',
@@ -117,7 +118,6 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
         return _select(df, data, features, train, train.progress if progress is None else progress)
 
 def _select(df, data, features, train, progress: bool) -> Selection:
-    from tqdm.auto import tqdm
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
@@ -125,7 +125,7 @@ def _select(df, data, features, train, progress: bool) -> Selection:
     if data.task == 'classification': warn_rare_classes(yt, train.cv.folds)
     scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
-    for name, cand in tqdm(train.candidates.items(), desc='candidates', disable=not progress):
+    for name, cand in progress_bar(train.candidates.items(), desc='candidates', enabled=progress):
         t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, scorer)
         tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)

@@ -20,6 +20,7 @@ from .windows import time_windows
 from ..model.metrics import bootstrap_metrics, gate, paired_bootstrap, point_metrics
 from ..model.record import ModelRecord
 from .performance import decide, live_performance
+from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['replay_windows', 'predict_window', 'in_classes', 'judge_window', 'retrain_and_gate', 'reference_metrics',
@@ -150,6 +151,17 @@ class BacktestResult:
         return self.totals | (self.replay or {}) | {'rows': int(w['rows'].sum()) if len(w) else 0, 'windows': len(w),
                                                     'retrained': int(w['retrained'].sum()), 'promoted': int(w['promoted'].sum())}
 
+    def table(self) -> pd.DataFrame:
+        "The windows as the report shows them: labelled by their first day (or row), numbers rounded, the reasons left to `why`."
+        w = self.windows.drop(columns=['reasons', 'gate'])
+        return w.assign(window=[_label(x) for x in w['window']]).set_index('window').round(3)
+
+    def why(self) -> pd.DataFrame:
+        "Why the policy did what it did, one row per window: the decision, the retraining, the gate and the reasons."
+        w = self.windows
+        return pd.DataFrame({'decision': w['decision'].to_numpy(), 'retrained': w['retrained'].to_numpy(), 'promoted': w['promoted'].to_numpy(),
+                             'gate': w['gate'].to_numpy(), 'reasons': w['reasons'].to_numpy()}, index=pd.Index([_label(x) for x in w['window']], name='window'))
+
     def explain(self) -> list[str]:
         "Why the policy did what it did, one entry per window: its decision, the retraining and the gate, and the reasons."
         return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    {r.reasons}\n    {r.gate}"
@@ -161,7 +173,14 @@ class BacktestResult:
         reports_dir = Path(reports_dir)
         (reports_dir / 'plots').mkdir(parents=True, exist_ok=True)
         (reports_dir / 'backtest.json').write_text(json.dumps(self.summary(), indent=2) + '\n')
-        self.windows.drop(columns=['reasons', 'gate']).to_csv(reports_dir / 'plots' / 'backtest.csv', index=False, float_format='%.6g')
+        self.plot_data().to_csv(reports_dir / 'plots' / 'backtest.csv', index=False, float_format='%.6g')
+
+    def plot_data(self) -> pd.DataFrame:
+        "One row per window as `dvc plots` draws it, whatever the metric: window (its first day, or first row), static, policy, metric."
+        m = self.totals.get('metric')
+        w = self.windows.drop(columns=['reasons', 'gate']).rename(columns={f'static_{m}': 'static', f'policy_{m}': 'policy'})
+        w['window'] = [f'{x:%Y-%m-%d}' if isinstance(x, pd.Timestamp) else x for x in w['window']]
+        return w.assign(metric=m)
 
 def _label(window) -> str: return f'{window:%Y-%m-%d}' if isinstance(window, pd.Timestamp) else f'rows from {window}'
 
@@ -174,10 +193,9 @@ def backtest(model, # the trained model (the champion at the start)
              test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
              monitor: MonitorParams, # the `monitor` section
              retrain: RetrainParams, # the `retrain` section
-             progress: bool = False, # a progress bar over the windows
+             progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
             ) -> BacktestResult:
     "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under the retraining policy."
-    from tqdm.auto import tqdm
     record = ModelRecord.of(record)
     tcol, metric = record.time_column, record.metric_key
     production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
@@ -186,7 +204,7 @@ def backtest(model, # the trained model (the champion at the start)
     static_pred, rows = predict_window(record, model, production), []
     policy_pred = np.empty(static_pred.shape)  # multi-class: a probability per class
     champion, labelled, ref, ref_metrics = model, history, reference, test_metrics
-    for start, end, idx in tqdm(windows, desc='windows', disable=not progress):
+    for start, end, idx in progress_bar(windows, desc='backtest windows', enabled=progress):
         w, y = production.iloc[idx], record.outcome(production[record.target].iloc[idx])
         policy_pred[idx] = predict_window(record, champion, w)
         judged = judge_window(record, w, y, policy_pred[idx], ref, ref_metrics, monitor)

@@ -18,8 +18,11 @@ __all__ = ['plot_drift_heatmap', 'plot_feature_drift']
 def plot_drift_heatmap(windowed: WindowedDrift, # from `drift_over_windows`
                        value: str = 'score', # column to colour by: 'score', 'distance', 'psi' or 'p_adjusted'
                        cap: float = 5.0, # colours stop at this value (a feature far past its threshold saturates)
+                       max_features: int = 30, # more features: the ones that came closest to drifting (highest score)
+                       max_labels: int = 30, # more windows: every k-th window labelled
                       ):
     "Features (rows) by judged windows (columns), coloured by `value`; drifted cells marked, features without a verdict grey."
+    import math
     import matplotlib.pyplot as plt
     from matplotlib.colors import LinearSegmentedColormap
     f = windowed.features
@@ -28,19 +31,25 @@ def plot_drift_heatmap(windowed: WindowedDrift, # from `drift_over_windows`
     if not len(judged): raise ValueError(f'no window to plot: none of the {len(windowed.windows)} has enough rows to judge')
     f = f[f['window'].isin(judged)]  # a window too small to judge is in the table, not on the axis
     order = list(dict.fromkeys(f['feature']))
+    hidden = max(0, len(order) - max_features)
+    if hidden:  # a readable chart: the features nearest to (or past) their threshold, in their table order
+        top = set(f.groupby('feature')['score'].max().sort_values(ascending=False, kind='stable').index[:max_features])
+        order = [o for o in order if o in top]
     grid = f.pivot(index='feature', columns='window', values=value).reindex(order).astype(float)
     drift = f.pivot(index='feature', columns='window', values='status').reindex(order)
-    fig, ax = plt.subplots(figsize=(min(max(5.5, 0.55 * grid.shape[1] + 2.5), 16), 0.3 * len(order) + 1.6))
+    fig, ax = plt.subplots(figsize=(min(max(5.5, 0.4 * grid.shape[1] + 3), 16), 0.3 * len(order) + 1.8))
     cmap = LinearSegmentedColormap.from_list('drift', ['#f7fbff', '#fdd49e', '#d7301f'])
     cmap.set_bad('#d9d9d9')
     shown = grid.where(drift != 'not enough data').clip(upper=cap)
     im = ax.imshow(shown.to_numpy(), aspect='auto', cmap=cmap, vmin=0, vmax=cap if value == 'score' else None, interpolation='nearest')
     for i, j in zip(*np.nonzero((drift == 'drift').to_numpy())): ax.text(j, i, '●', ha='center', va='center', fontsize=7, color='black')
     ax.set_yticks(range(len(order)), order)
-    ax.set_xticks(range(grid.shape[1]), [f'{w:%Y-%m-%d}' for w in grid.columns], rotation=60, ha='right', fontsize=8)
+    step = math.ceil(grid.shape[1] / max_labels)  # labels that never overlap, however many windows
+    ax.set_xticks(range(0, grid.shape[1], step), [f'{w:%Y-%m-%d}' for w in grid.columns[::step]], rotation=60, ha='right', fontsize=8)
     fig.colorbar(im, ax=ax, label=f'{value} (1 = threshold)' if value == 'score' else value, shrink=0.8)
     left = len(windowed.windows) - len(judged)
-    ax.set_title('Drift per feature and window (● drift, grey: not enough data)' + (f'\n{left} window(s) with too few rows to judge not shown' if left else ''))
+    notes = ([f'{left} window(s) with too few rows to judge not shown'] if left else []) + ([f'the {len(order)} of {len(order) + hidden} features with the highest scores'] if hidden else [])
+    ax.set_title('Drift per feature and window (● drift, grey: not enough data)' + ''.join(f'\n{n}' for n in notes))
     fig.tight_layout(); plt.close(fig)  # shown once, by the returned figure
     return fig
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..monitor.windows import time_windows
+from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['LoopError', 'ServiceClient', 'replay', 'reload_service']
@@ -99,7 +100,6 @@ def replay(client: ServiceClient, # the running service
            until=None, # only events up to this day, inclusive
           ) -> dict:
     "Stream `data` through the service in time order, each row with its event time; then its outcomes. A summary of what was sent."
-    from tqdm.auto import tqdm
     card = client.request('GET', '/model')
     feats, tcol, target = [f['name'] for f in card['features']], card.get('time_column'), card.get('target')
     if not tcol: raise LoopError(f"the served model {card['version']} has no time column: a replay needs event times")
@@ -110,7 +110,7 @@ def replay(client: ServiceClient, # the running service
     shown = times.dt.tz_convert(timezone) if timezone else times
     sent = labelled = 0
     versions, windows = set(), time_windows(times, window, timezone)
-    for start, end, idx in tqdm(windows, desc='replay', unit='window', disable=not progress):
+    for start, end, idx in progress_bar(windows, desc='replay', unit='window', enabled=progress):
         ids, answered = _predict_window(client, data.iloc[idx][feats], times.iloc[idx], batch_rows)
         sent, versions = sent + len(ids), versions | answered
         if feedback: labelled += _send_feedback(client, ids, data.iloc[idx][target], card['task'], batch_rows)  # the window is over: its outcomes are known
