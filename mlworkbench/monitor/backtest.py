@@ -151,17 +151,6 @@ class BacktestResult:
         return self.totals | (self.replay or {}) | {'rows': int(w['rows'].sum()) if len(w) else 0, 'windows': len(w),
                                                     'retrained': int(w['retrained'].sum()), 'promoted': int(w['promoted'].sum())}
 
-    def table(self) -> pd.DataFrame:
-        "The windows as the report shows them: labelled by their first day (or row), numbers rounded, the reasons left to `why`."
-        w = self.windows.drop(columns=['reasons', 'gate'])
-        return w.assign(window=[_label(x) for x in w['window']]).set_index('window').round(3)
-
-    def why(self) -> pd.DataFrame:
-        "Why the policy did what it did, one row per window: the decision, the retraining, the gate and the reasons."
-        w = self.windows
-        return pd.DataFrame({'decision': w['decision'].to_numpy(), 'retrained': w['retrained'].to_numpy(), 'promoted': w['promoted'].to_numpy(),
-                             'gate': w['gate'].to_numpy(), 'reasons': w['reasons'].to_numpy()}, index=pd.Index([_label(x) for x in w['window']], name='window'))
-
     def explain(self) -> list[str]:
         "Why the policy did what it did, one entry per window: its decision, the retraining and the gate, and the reasons."
         return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    {r.reasons}\n    {r.gate}"
@@ -183,6 +172,20 @@ class BacktestResult:
         return w.assign(metric=m)
 
 def _label(window) -> str: return f'{window:%Y-%m-%d}' if isinstance(window, pd.Timestamp) else f'rows from {window}'
+
+# %% ../../nbs/05_monitor/07_backtest.ipynb #85751723
+def _table(self: BacktestResult) -> pd.DataFrame:
+    "The windows as the report shows them: labelled by their first day (or row), numbers rounded, the reasons left to `why`."
+    w = self.windows.drop(columns=['reasons', 'gate'])
+    return w.assign(window=[_label(x) for x in w['window']]).set_index('window').round(3)
+
+def _why(self: BacktestResult) -> pd.DataFrame:
+    "Why the policy did what it did, one row per window: the decision, the retraining, the gate and the reasons."
+    w = self.windows
+    return pd.DataFrame({'decision': w['decision'].to_numpy(), 'retrained': w['retrained'].to_numpy(), 'promoted': w['promoted'].to_numpy(),
+                         'gate': w['gate'].to_numpy(), 'reasons': w['reasons'].to_numpy()}, index=pd.Index([_label(x) for x in w['window']], name='window'))
+
+BacktestResult.table, BacktestResult.why = _table, _why
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e05
 def backtest(model, # the trained model (the champion at the start)
