@@ -97,6 +97,8 @@ def git_dvc(project):
     project.run('init', '-q', cmd='dvc')
     # as the project's .dvc/config does: the offline page template that `make setup` builds
     project.run('config', 'plots.html_template', str(REPO / '.dvc' / 'plots' / 'offline.html'), cmd='dvc')
+    (project.root / '.dvc' / 'plots').mkdir(exist_ok=True)
+    for template in (REPO / '.dvc' / 'plots').glob('*.json'): shutil.copy(template, project.root / '.dvc' / 'plots' / template.name)  # committed, as a clone has them
     return project
 
 
