@@ -16,7 +16,8 @@ from ..errors import UserError
 from .params import Params, ParamsError, RegistryParams, ServeParams, load_params, with_env
 
 # %% auto #0
-__all__ = ['ProjectError', 'find_project', 'ProjectSettings', 'project_settings', 'git_revision']
+__all__ = ['SERVING_FILE', 'ProjectError', 'find_project', 'ProjectSettings', 'project_settings', 'write_serving',
+           'running_service', 'service_address', 'git_revision']
 
 # %% ../../nbs/01_config/02_settings.ipynb #c643a36f
 class ProjectError(UserError, FileNotFoundError):
@@ -67,6 +68,41 @@ def project_settings(project: str | Path | None = None, # a folder in the projec
             err = e.errors()[0]
             raise ParamsError(f"serve.{err['loc'][0]}: {err['msg']}, got {err['input']!r}") from None
     return ProjectSettings(root, p, served, with_env(p.registry or RegistryParams(), 'MLWB_REGISTRY', environ))
+
+# %% ../../nbs/01_config/02_settings.ipynb #569c23bc
+SERVING_FILE = '.mlwb/serving.json'  # where a running `mlwb serve` says it answers
+
+def write_serving(root: str | Path, # the project folder
+                  url: str, # where the service answers, e.g. http://127.0.0.1:18201
+                 ) -> Path:
+    "Record that this process serves the project at `url` (removed by the caller when it stops)."
+    import json
+    path = Path(root) / SERVING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({'url': url, 'pid': os.getpid()}) + '\n')
+    return path
+
+def running_service(root: str | Path, # the project folder
+                   ) -> str | None:
+    "The URL of the project's running `mlwb serve`, if the process that wrote `SERVING_FILE` is alive."
+    import json
+    try: info = json.loads((Path(root) / SERVING_FILE).read_text()); pid = int(info['pid'])
+    except (OSError, ValueError, KeyError, TypeError): return None
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return None  # it was killed: the file is stale
+    except PermissionError: pass  # alive, another user's
+    return info.get('url')
+
+def service_address(settings: ProjectSettings, # from `project_settings`
+                    url: str | None = None, # a command's --url
+                    environ: Mapping[str, str] | None = None, # the environment (default os.environ)
+                   ) -> tuple[str, str]:
+    "(URL of the service to talk to, where it came from): --url, MLWB_SERVE_HOST/PORT, the running `mlwb serve`, params.yaml."
+    environ = os.environ if environ is None else environ
+    if url: return url, '--url'
+    if any(f'MLWB_SERVE_{k}' in environ for k in ('HOST', 'PORT')): return settings.service_url, 'MLWB_SERVE_HOST/MLWB_SERVE_PORT'
+    if running := running_service(settings.root): return running, f'the running mlwb serve ({SERVING_FILE})'
+    return settings.service_url, 'params.yaml serve.host/port'
 
 # %% ../../nbs/01_config/02_settings.ipynb #190e86e3
 def git_revision(root: str | Path = '.', # a folder inside the project

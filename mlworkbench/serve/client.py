@@ -26,9 +26,10 @@ class ServiceClient:
     def __init__(self, url: str, # the service's base URL, e.g. http://127.0.0.1:8000
                  token: str | None = None, # the admin token, for admin routes (/admin/reload)
                  timeout: float = 60.0, # seconds to wait for an answer
+                 source: str | None = None, # where `url` came from (`service_address`), for the message when nothing answers
                 ):
         import httpx
-        self.url, self.token = url.rstrip('/'), token
+        self.url, self.token, self.source = url.rstrip('/'), token, source
         self.http = httpx.Client(base_url=self.url, timeout=timeout)
 
     def __repr__(self): return f"ServiceClient('{self.url}')"
@@ -47,7 +48,9 @@ class ServiceClient:
             headers['authorization'] = f'Bearer {self.token}'
         try: r = self.http.request(method, path, content=content, headers=headers)
         except httpx.TransportError as e:
-            raise LoopError(f'no service answers at {self.url} ({type(e).__name__}): start it with `mlwb serve`') from None
+            where = f', from {self.source}' if self.source else ''
+            raise LoopError(f'no service answers at {self.url} ({type(e).__name__}{where}): start it with `mlwb serve`, '
+                            'or point at the running one with --url URL or MLWB_SERVE_PORT=PORT') from None
         if r.status_code >= 400:
             try: detail = r.json().get('detail', r.text)
             except ValueError: detail = r.text

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..config.params import RegistryParams, ServeParams
-from ..config.settings import ProjectSettings
+from ..config.settings import ProjectSettings, write_serving
 from .app import create_app
 from .asgi import ServiceApp
 from .service import Service
@@ -86,6 +86,13 @@ def serve(settings: ProjectSettings, # from `project_settings(project, environ, 
         print(f'mlwb serve: ${s.admin_token_env} is not set: admin endpoints (/admin/reload) are disabled', file=sys.stderr)
     print(f'mlwb serve: {v.ref} ({s.model}) on http://{s.host}:{s.port} with {s.workers} worker(s); log {log_url}', file=sys.stderr)
     options = dict(host=s.host, port=s.port, access_log=access_log, log_level='info', timeout_graceful_shutdown=30)
+    serving = write_serving(settings.root, settings.service_url)  # replay, retrain and registry --reload find this service by it
+    try: _run(settings, uvicorn, options)
+    finally: serving.unlink(missing_ok=True)
+
+def _run(settings: ProjectSettings, uvicorn, options: dict):
+    "uvicorn in this process (one worker), or its supervisor of `serve.workers` processes."
+    s = settings.serve
     if s.workers == 1:
         app = create_app(Service(s, settings.registry, settings.root))
         tune_process(s.threads)

@@ -136,11 +136,13 @@ def add_deploy_commands(sub, # the subparsers of `parser()`
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #bcecc3b8
 def _client(args):
-    "A client of the running service: --url, else params.yaml `serve`; the admin token from its env var."
+    "A client of the running service (`service_address`: --url, MLWB_SERVE_*, the running `mlwb serve`, params.yaml); the admin token from its env var."
     import os
+    from mlworkbench.config.settings import service_address
     from mlworkbench.serve.client import ServiceClient
     s = project_settings(args.project)
-    return ServiceClient(getattr(args, 'url', None) or s.service_url, token=os.environ.get(s.serve.admin_token_env))
+    url, source = service_address(s, getattr(args, 'url', None))
+    return ServiceClient(url, token=os.environ.get(s.serve.admin_token_env), source=source)
 
 def busy_dvc(root, # the project folder
              command: str, # the mlwb command about to run DVC, for the message
