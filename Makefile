@@ -66,8 +66,10 @@ nbdev-test: setup
 postgres:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; }
 
+# two workers: the stages run BLAS and OpenMP on one thread, so one pytest process leaves a core idle; tests that share
+# a session fixture (a reproduced pipeline, the docs build) are one xdist group and run on the same worker
 pytest: setup postgres browser-deps
-	python -m pytest
+	python -m pytest -n 2 --dist loadgroup
 
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 setup: $(LAB_OVERRIDES)

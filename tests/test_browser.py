@@ -23,6 +23,8 @@ import pytest
 
 from conftest import REPO, free_port
 
+pytestmark = pytest.mark.xdist_group('docs')  # make test runs 2 workers; a group shares its session fixtures on one
+
 pytest_plugins = ['docs_site']  # the session's docs build and stage project: tests/docs_site.py
 
 CHROMIUM = Path('/usr/bin/chromium')
@@ -309,3 +311,30 @@ def test_service_api_explorer_works_offline_and_tries_a_request(visit, served, s
     expect(page.locator('h1').first).to_contain_text('mlworkbench prediction service', timeout=20000)
     expect(page.get_by_text('/predict').first).to_be_visible()
     v.shot('service-redoc.png')
+
+
+# --- a whole pipeline's pages -------------------------------------------------------------------------------------
+@pytest.mark.xdist_group('reproduced')  # the pipeline run of test_dvc and test_share
+def test_every_stage_report_the_model_card_and_the_plots_page_render_offline(visit, reproduced, tmp_path):
+    "The pages of a real `dvc repro` (flights sample), opened as a person opens them: every chart drawn, nothing fetched."
+    from conftest import copy_of
+    from playwright.sync_api import expect
+    reports = reproduced.root / 'reports'
+    for name in ('ingest', 'prep', 'train', 'evaluate', 'backtest', 'monitor', 'model_card'):
+        v = visit()
+        v.page.goto((reports / f'{name}.html').as_uri())
+        expected = (reports / f'{name}.html').read_text().count('<img ')
+        imgs = v.wait_images(expected)
+        assert len(imgs) == expected and all(i['loaded'] for i in imgs), (name, imgs)
+        assert name in ('ingest', 'monitor', 'model_card') or expected > 0, name  # these stages draw charts
+        v.shot(f'report-{name}.png')
+    p = copy_of(reproduced, tmp_path / 'p')
+    p.run('plots', 'show', '-o', str(tmp_path / 'plots'), cmd='dvc')
+    v = visit()
+    v.page.goto((tmp_path / 'plots' / 'index.html').as_uri())
+    charts = v.page.locator('.vega-embed')
+    expect(charts.first).to_be_visible(timeout=20000)
+    drawn = v.page.locator('.vega-embed svg .mark-symbol path, .vega-embed svg .mark-line path, .vega-embed canvas')
+    expect(drawn.first).to_be_attached(timeout=20000)
+    assert charts.count() >= 3, charts.count()  # predicted vs actual, candidates, backtest (monitor: nothing served yet)
+    v.shot('dvc-plots.png')

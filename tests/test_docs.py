@@ -4,9 +4,12 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 
 from conftest import REPO
+
+pytestmark = pytest.mark.xdist_group('docs')  # make test runs 2 workers; a group shares its session fixtures on one
 
 sys.path.insert(0, str(REPO / 'tools'))
 import build_docs  # noqa: E402

@@ -6,6 +6,8 @@ import pytest
 
 from conftest import REPO, Project, commit, copy_of, git_dvc, warm_log  # noqa: F401 (test_loop imports commit and git_dvc from here)
 
+pytestmark = pytest.mark.xdist_group('reproduced')  # make test runs 2 workers; a group shares its session fixtures on one
+
 
 def quick(project):
     "The default pipeline on a 3000-flight sample with a smaller search: the real stages, in seconds."
