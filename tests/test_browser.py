@@ -23,7 +23,7 @@ import pytest
 
 from conftest import REPO, free_port
 
-pytestmark = pytest.mark.xdist_group('docs')  # make test runs 2 workers; a group shares its session fixtures on one
+pytestmark = pytest.mark.xdist_group('shared')  # make test runs 2 workers; tests sharing a session fixture (the pipeline run, the docs build) run on one
 
 pytest_plugins = ['docs_site']  # the session's docs build and stage project: tests/docs_site.py
 
@@ -314,7 +314,6 @@ def test_service_api_explorer_works_offline_and_tries_a_request(visit, served, s
 
 
 # --- a whole pipeline's pages -------------------------------------------------------------------------------------
-@pytest.mark.xdist_group('reproduced')  # the pipeline run of test_dvc and test_share
 def test_every_stage_report_the_model_card_and_the_plots_page_render_offline(visit, reproduced, tmp_path):
     "The pages of a real `dvc repro` (flights sample), opened as a person opens them: every chart drawn, nothing fetched."
     from conftest import copy_of

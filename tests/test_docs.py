@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 
 from conftest import REPO
 
-pytestmark = pytest.mark.xdist_group('docs')  # make test runs 2 workers; a group shares its session fixtures on one
+pytestmark = pytest.mark.xdist_group('shared')  # make test runs 2 workers; tests sharing a session fixture (the pipeline run, the docs build) run on one
 
 sys.path.insert(0, str(REPO / 'tools'))
 import build_docs  # noqa: E402

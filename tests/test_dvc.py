@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, Project, commit, copy_of, git_dvc, warm_log  # noqa: F401 (test_loop imports commit and git_dvc from here)
 
-pytestmark = pytest.mark.xdist_group('reproduced')  # make test runs 2 workers; a group shares its session fixtures on one
+pytestmark = pytest.mark.xdist_group('shared')  # make test runs 2 workers; tests sharing a session fixture (the pipeline run, the docs build) run on one
 
 
 def quick(project):

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import THREADS, Project, commit, copy_of
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('reproduced')]  # make test runs 2 workers; a group shares its session fixtures on one
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('shared')]  # make test runs 2 workers; tests sharing a session fixture run on one
 
 GIT = '/usr/bin/git'
 
