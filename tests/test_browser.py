@@ -23,7 +23,7 @@ import pytest
 
 from conftest import REPO, free_port
 
-pytestmark = pytest.mark.xdist_group('shared')  # make test runs 2 workers; tests sharing a session fixture (the pipeline run, the docs build) run on one
+pytestmark = pytest.mark.xdist_group('shared')  # meant to keep the session's pipeline run and docs build on one xdist worker; with pytest 9.2 it does not group (measured), so each worker may build them
 
 pytest_plugins = ['docs_site']  # the session's docs build and stage project: tests/docs_site.py
 

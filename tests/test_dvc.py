@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, Project, commit, copy_of, git_dvc, warm_log  # noqa: F401 (test_loop imports commit and git_dvc from here)
 
-pytestmark = pytest.mark.xdist_group('shared')  # make test runs 2 workers; tests sharing a session fixture (the pipeline run, the docs build) run on one
+pytestmark = pytest.mark.xdist_group('shared')  # meant to keep the session's pipeline run and docs build on one xdist worker; with pytest 9.2 it does not group (measured), so each worker may build them
 
 
 def quick(project):
