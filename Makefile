@@ -67,7 +67,7 @@ postgres:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; }
 
 # two workers: the stages run BLAS and OpenMP on one thread, so one pytest process leaves a core idle (pytest 819 s -> 659 s
-# on the 2-core machine). The xdist_group marks do not group under pytest 9.2 (measured): a session fixture may be built per worker.
+# on the 2-core machine). Tests marked xdist_group('shared') share one worker, which builds the session's pipeline run and docs once.
 pytest: setup postgres browser-deps
 	python -m pytest -n 2 --dist loadgroup
 

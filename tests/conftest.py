@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from xdist_groups import pytest_collection_modifyitems  # noqa: F401  (a hook: `--dist loadgroup` groups on pytest 9.2)
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 
 from conftest import REPO
 
-pytestmark = pytest.mark.xdist_group('shared')  # meant to keep the session's pipeline run and docs build on one xdist worker; with pytest 9.2 it does not group (measured), so each worker may build them
+pytestmark = pytest.mark.xdist_group('shared')  # one xdist worker builds the session's pipeline run and docs for all of them (conftest makes loadgroup work on pytest 9.2)
 
 sys.path.insert(0, str(REPO / 'tools'))
 import build_docs  # noqa: E402

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO, Project, commit, copy_of, git_dvc, warm_log  # noqa: F401 (test_loop imports commit and git_dvc from here)
 
-pytestmark = pytest.mark.xdist_group('shared')  # meant to keep the session's pipeline run and docs build on one xdist worker; with pytest 9.2 it does not group (measured), so each worker may build them
+pytestmark = pytest.mark.xdist_group('shared')  # one xdist worker builds the session's pipeline run and docs for all of them (conftest makes loadgroup work on pytest 9.2)
 
 
 def quick(project):

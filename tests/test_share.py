@@ -13,7 +13,7 @@ import yaml
 
 from conftest import THREADS, Project, commit, copy_of
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('shared')]  # meant to keep the session's pipeline run on one xdist worker; with pytest 9.2 it does not group (measured)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('shared')]  # on the worker that holds the session's pipeline run
 
 GIT = '/usr/bin/git'
 

@@ -14,7 +14,7 @@ from .section import ParamsError, Section
 
 # %% auto #0
 __all__ = ['SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'FeaturesParams', 'Distribution', 'check_metric',
-           'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams']
+           'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'CodeLookup', 'EvaluateParams']
 
 # %% ../../nbs/01_config/05_model_params.ipynb #aa94c885
 class FeaturesParams(Section):
@@ -150,6 +150,12 @@ class TrainParams(Section):
         return self.model_copy(update={'metric': metric, 'candidates': {n: c.for_task(task) for n, c in self.candidates.items()}})
 
 # %% ../../nbs/01_config/05_model_params.ipynb #aeecf1f3
+class CodeLookup(Section):
+    "The ingested table that says what a column's codes stand for, e.g. airlines naming each carrier code."
+    table: str  # an ingest.tables name
+    key: str  # its column holding the code
+    name: str  # its column holding what the code stands for
+
 class EvaluateParams(Section):
     "How the chosen model is judged on the test window."
     seed: int = 0  # bootstrap and sampling seed
@@ -165,3 +171,4 @@ class EvaluateParams(Section):
     units: str = ''  # units of the target, for the model card
     description: str = ''  # what the model predicts, in a sentence, for the model card
     limits: list[str] = []  # known limits, for the model card
+    lookups: dict[str, CodeLookup] = {}  # column -> the table naming its codes, so the card explains slice values

@@ -5,8 +5,11 @@
 # %% ../../nbs/03_model/07_card.ipynb #b00c9d60
 from __future__ import annotations
 
+import base64
 import difflib
 import html
+import re
+from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -17,7 +20,7 @@ from .multiclass import MULTICLASS_MEANING
 from .record import ModelRecord
 
 # %% auto #0
-__all__ = ['ModelCardInfo', 'check_card_info', 'model_card', 'markdown_to_html']
+__all__ = ['ModelCardInfo', 'check_card_info', 'model_card', 'code_names', 'read_code_names', 'markdown_to_html']
 
 # %% ../../nbs/03_model/07_card.ipynb #0395694e
 class _CardRequired(TypedDict):
@@ -48,6 +51,8 @@ class ModelCardInfo(_CardRequired, total=False):
     limits: list[str]  # known limits, in plain words; generic ones are added
     per_class: Any  # multi-class: `multiclass.per_class_metrics` on the test set (a row per class: support, precision, recall, F1)
     confusion: Any  # multi-class: `multiclass.confusion_matrix` on the test set (actual rows × called columns)
+    codes: dict  # column -> {code: what it stands for}, for the slice values (`code_names`)
+    charts: list[dict]  # {'path', 'caption', 'section'}: an image shown under the section of that title (else under "Charts")
 
 # %% ../../nbs/03_model/07_card.ipynb #28f3b798
 def check_card_info(info: dict, # the keys of `ModelCardInfo`
@@ -235,7 +240,8 @@ def _where_weaker(info: dict) -> list[str]:
     lines += ['It is significantly worse on these slices:', '']
     for s in flagged:
         ref = f", against {_amount(s['metric'], overall[s['metric']], units)} overall" if s['metric'] in overall else ''
-        lines.append(f"- **{s['column']} = {s['slice']}** ({s['n']:,} rows): {_TITLES[s['metric']]} "
+        named = info.get('codes', {}).get(s['column'], {}).get(str(s['slice']))
+        lines.append(f"- **{s['column']} = {s['slice']}** ({f'{named}, ' if named else ''}{s['n']:,} rows): {_TITLES[s['metric']]} "
                      f"{_amount(s['metric'], s['value'], units, s['ci_low'], s['ci_high'], conf)}{ref}.")
     return lines
 
@@ -250,26 +256,71 @@ def _its_limits(info: dict) -> list[str]:
     return ['## Its limits', ''] + [f'- {x}' for x in list(info.get('limits') or []) + _GENERIC_LIMITS]
 
 # %% ../../nbs/03_model/07_card.ipynb #fd91a0fb
+def _with_charts(part: list[str], charts: list[dict], titles: set[str]) -> list[str]:
+    "A section's lines, followed by the charts that belong under its title (those whose section the card lacks: under 'Charts')."
+    def home(c): return h if (h := f"## {c.get('section', 'Charts')}") in titles else '## Charts'
+    return part + [line for c in charts if part and home(c) == part[0] for line in ('', f"![{c['caption']}]({c['path']})", '', f"*{c['caption']}*")]
+
 def model_card(info: dict, # see `ModelCardInfo` for the keys
               ) -> str:
     "A Markdown model card written for a non-technical reader."
     check_card_info(info)
-    parts = (_what_it_predicts, _how_well, _per_class, _against_baselines, _where_weaker, _data_seen, _its_limits)
-    return f"# Model card: {info['name']}\n\n" + '\n\n'.join('\n'.join(lines) for part in parts if (lines := part(info))) + '\n'
+    parts = [part(info) for part in (_what_it_predicts, _how_well, _per_class, _against_baselines, _where_weaker, _data_seen, _its_limits)]
+    charts, titles = list(info.get('charts') or []), {p[0] for p in parts if p}
+    parts.insert(-2, ['## Charts'] if any(f"## {c.get('section', 'Charts')}" not in titles for c in charts) else [])
+    return f"# Model card: {info['name']}\n\n" + '\n\n'.join('\n'.join(_with_charts(lines, charts, titles)) for lines in parts if lines) + '\n'
+
+
+# %% ../../nbs/03_model/07_card.ipynb #43711266
+def code_names(lookups: dict, # column -> {'table', 'key', 'name'}: the table naming that column's codes, its code column and its name column
+               tables: dict[str, pd.DataFrame], # table name -> table
+               where: str = 'evaluate.lookups', # the params key of `lookups`, for the messages
+              ) -> dict[str, dict[str, str]]:
+    "Column -> {code: name} from the lookup tables, for `ModelCardInfo['codes']`; the first name of a repeated code."
+    out = {}
+    for column, spec in lookups.items():
+        spec = dict(spec)
+        if spec['table'] not in tables: raise ValueError(f"{where}.{column}.table: no table '{spec['table']}' (there are {sorted(tables)})")
+        t = tables[spec['table']]
+        absent = [f"{k} '{spec[k]}'" for k in ('key', 'name') if spec[k] not in t]
+        if absent: raise ValueError(f"{where}.{column}: table '{spec['table']}' has no column {' or '.join(absent)} (it has {list(t.columns)})")
+        named = t[[spec['key'], spec['name']]].dropna().drop_duplicates(spec['key'])
+        out[column] = dict(zip(named[spec['key']].astype(str), named[spec['name']].astype(str)))
+    return out
+
+def read_code_names(lookups: dict, # column -> {'table', 'key', 'name'} (evaluate.lookups)
+                    raw_dir: str | Path = 'data/raw', # where the ingest stage wrote the tables
+                   ) -> dict[str, dict[str, str]]:
+    "`code_names` from the ingested tables `lookups` names."
+    wanted = {dict(spec)['table'] for spec in lookups.values()}
+    missing = sorted(t for t in wanted if not (Path(raw_dir) / f'{t}.parquet').is_file())
+    if missing: raise ValueError(f'evaluate.lookups: no ingested table {missing} in {raw_dir} (add it to ingest.tables)')
+    return code_names(lookups, {t: pd.read_parquet(Path(raw_dir) / f'{t}.parquet') for t in wanted})
 
 # %% ../../nbs/03_model/07_card.ipynb #70c5200a
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;background:#fff;margin:0;line-height:1.55}
 main{max-width:46rem;margin:2rem auto;padding:0 1.2rem}h1{font-size:1.7rem;border-bottom:2px solid #4c72b0;padding-bottom:.3rem}
 h2{font-size:1.25rem;margin-top:2rem;color:#2a4d7f}table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #ccd;padding:.35rem .7rem;text-align:left}th{background:#eef2f8}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px;font-size:.92em}li{margin:.3rem 0}"""
+code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px;font-size:.92em}li{margin:.3rem 0}
+img{max-width:100%;height:auto}"""
+
+def _inline_images(body: str, base: Path) -> str:
+    "Each `<img src>` of a relative path read from `base` into a data URI, so the page needs no other file."
+    def data_uri(m):
+        path = base / html.unescape(m.group(1))
+        if not path.is_file(): raise ValueError(f'image {m.group(1)}: no file {path}')
+        return f'<img src="data:image/{path.suffix[1:].replace("svg", "svg+xml")};base64,{base64.b64encode(path.read_bytes()).decode()}"'
+    return re.sub(r'<img src="(?!data:)([^":]+)"', data_uri, body)
 
 def markdown_to_html(md: str, # Markdown text
                      title: str, # the page's title
+                     images: str | Path | None = None, # the folder relative image paths start from: they are inlined (default: none allowed)
                     ) -> str:
-    "A standalone HTML page (inline CSS, no external asset) from Markdown."
+    "A standalone HTML page (inline CSS, images inlined, no external asset) from Markdown."
     import mistune
     body = mistune.create_markdown(escape=True, plugins=['table', 'strikethrough'])(md)
+    if images is not None: body = _inline_images(body, Path(images))
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f'<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n')

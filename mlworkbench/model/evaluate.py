@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 from ..config.params import EvaluateParams
 from .candidates import scoring
 from .card import markdown_to_html, model_card
+from .card_charts import card_charts, write_card_charts
 from .metrics import bootstrap_metrics, paired_bootstrap, slice_metrics
 from .multiclass import MULTICLASS_MEANING, confusion_matrix, per_class_metrics
 from .threshold import confusion_table
@@ -62,6 +63,7 @@ class Evaluation:
     card: str = ''  # the model card, Markdown
     confusion: pd.DataFrame | None = None  # classification: at the chosen threshold (binary), or of the most probable class
     per_class: pd.DataFrame | None = None  # multi-class: `per_class_metrics` (support, precision, recall, F1 with CIs)
+    charts: dict = field(default_factory=dict)  # the model card's charts: `card_charts`
 
     @property
     def multiclass(self) -> bool: return self.per_class is not None
@@ -139,6 +141,7 @@ def evaluate_model(model, # the chosen model (the saved Pipeline)
                    test: pd.DataFrame, # the test window: the model's inputs and the target
                    record: ModelRecord | dict, # the model's record (models/model.json)
                    params: EvaluateParams, # the evaluate section of params.yaml
+                   codes: dict | None = None, # column -> {code: name}, for the card's slices (`card.read_code_names`)
                   ) -> Evaluation:
     "Judge `model` (and compare with `baselines`) on `test`, as `params` and the model's `record` say."
     record = ModelRecord.of(record)
@@ -161,18 +164,21 @@ def evaluate_model(model, # the chosen model (the saved Pipeline)
     plots = plot_data(task, y, pred, extra=extra, max_points=params.plot_points, seed=params.seed, **at, **({'classes': record.classes} if per is not None else {}))
     conf = confusion_table(y, pred, threshold) if task == 'classification' and per is None else conf
     ev = Evaluation(task, metric, table, compared, slices, imp, preds, plots, confusion=conf, per_class=per)
-    ev.card = model_card(card_info(record, params, test, table, compared, slices, per, conf))
+    ev.charts = card_charts(ev, params.units, codes)
+    charts = [{'path': f'model_card/{name}', **entry} for name, (entry, _) in ev.charts.items()]
+    ev.card = model_card(card_info(record, params, test, table, compared, slices, per, conf) | {'codes': codes or {}, 'charts': charts})
     return ev
 
 # %% ../../nbs/03_model/06_evaluate.ipynb #2108d4b4
 def write_evaluation(ev: Evaluation, # from `evaluate_model`
                      reports_dir: str | Path = 'reports', # the folder the stage writes
                     ):
-    "metrics.json, plots/*.csv, test predictions (Parquet) and the model card (Markdown and HTML)."
+    "metrics.json, plots/*.csv, test predictions (Parquet) and the model card (Markdown, its charts in model_card/, and one HTML page)."
     from mlworkbench.data.ingest import write_parquet
     reports_dir = Path(reports_dir)
     (reports_dir / 'metrics.json').write_text(json.dumps(ev.summary(), indent=2, default=float) + '\n')
     write_plot_data(ev.plots, reports_dir / 'plots')
     write_parquet(ev.predictions, reports_dir / 'test_predictions.parquet')
+    write_card_charts(ev.charts, reports_dir / 'model_card')
     (reports_dir / 'model_card.md').write_text(ev.card)
-    (reports_dir / 'model_card.html').write_text(markdown_to_html(ev.card, 'Model card'))
+    (reports_dir / 'model_card.html').write_text(markdown_to_html(ev.card, 'Model card', images=reports_dir))

@@ -71,7 +71,7 @@ class ModelVersion:
         except json.JSONDecodeError as e: raise RegistryError(f'{self.ref}: model.json is not valid JSON: {e}') from None
 
 # %% ../../nbs/04_serve/01_registry.ipynb #a53b6121
-_OPTIONAL = {'metrics.json': 'metrics.json', 'model_card.md': 'model_card.md'}  # reports/ file -> version file
+_OPTIONAL = {'metrics.json': 'metrics.json', 'model_card.md': 'model_card.md', 'model_card.html': 'model_card.html'}  # reports/ file -> version file; the page holds the card's charts
 
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')
 
@@ -214,7 +214,7 @@ def register(self: Registry, models_dir: str | Path = 'models', # holds model.sk
              alias: str | None = None, # point this alias at the version
              note: str = '', # why, kept in the alias history
             ) -> tuple[ModelVersion, bool]:
-    "Copy models_dir/model.skops + model.json (+ reports' metrics.json, model_card.md) into a new version; (version, created)."
+    "Copy models_dir/model.skops + model.json (+ reports' metrics.json, model_card.md and .html) into a new version; (version, created)."
     models_dir = Path(models_dir)
     data, record, digest = _checked_files(models_dir)
     with self._locked():
