@@ -211,6 +211,7 @@ def _per_class(info: dict) -> list[str]:
     conf = _context(info)[1]
     def cell(m, r):  # '97.2% (91–100)' or '0.959 (0.90–1.00)': ends rounded and unbreakable (word joiners), so the table stays narrow
         if not np.isfinite(r[m]): return 'n/a (no row)'
+        if not (np.isfinite(r[f'{m}_low']) and np.isfinite(r[f'{m}_high'])): return f'{_amount(m, r[m])} (too few rows for a CI)'  # e.g. a class never called
         ends = (f'{100 * r[f"{m}_low"]:.0f}', f'{100 * r[f"{m}_high"]:.0f}') if m in _PERCENT else (f'{r[f"{m}_low"]:.2f}', f'{r[f"{m}_high"]:.2f}')
         return f'{_amount(m, r[m])}\u00a0({ends[0]}\u2060–\u2060{ends[1]})'
     lines = ['## Per class', '', f'Each class on its own, with {conf:.0%} CIs: precision is how often a call of the class is right, '
@@ -259,14 +260,14 @@ def _its_limits(info: dict) -> list[str]:
 def _with_charts(part: list[str], charts: list[dict], titles: set[str]) -> list[str]:
     "A section's lines, followed by the charts that belong under its title (those whose section the card lacks: under 'Charts')."
     def home(c): return h if (h := f"## {c.get('section', 'Charts')}") in titles else '## Charts'
-    return part + [line for c in charts if part and home(c) == part[0] for line in ('', f"![{c['caption']}]({c['path']})", '', f"*{c['caption']}*")]
+    return part + [line for c in charts if home(c) in part for line in ('', f"![{c['caption']}]({c['path']})", '', f"*{c['caption']}*")]  # a part's last subsection
 
 def model_card(info: dict, # see `ModelCardInfo` for the keys
               ) -> str:
     "A Markdown model card written for a non-technical reader."
     check_card_info(info)
     parts = [part(info) for part in (_what_it_predicts, _how_well, _per_class, _against_baselines, _where_weaker, _data_seen, _its_limits)]
-    charts, titles = list(info.get('charts') or []), {p[0] for p in parts if p}
+    charts, titles = list(info.get('charts') or []), {line for p in parts for line in p if line.startswith('## ')}
     parts.insert(-2, ['## Charts'] if any(f"## {c.get('section', 'Charts')}" not in titles for c in charts) else [])
     return f"# Model card: {info['name']}\n\n" + '\n\n'.join('\n'.join(_with_charts(lines, charts, titles)) for lines in parts if lines) + '\n'
 
