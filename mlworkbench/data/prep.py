@@ -18,8 +18,8 @@ from .validate import validate_table
 
 # %% auto #0
 __all__ = ['SPLITS', 'MAX_CLASSES', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table',
-           'add_time_features', 'split_rows', 'check_splits', 'Prepared', 'load_raw', 'prepare', 'write_prepared',
-           'plot_steps', 'plot_missing', 'plot_target_by_period']
+           'add_time_features', 'split_rows', 'check_split_sizes', 'check_splits', 'Prepared', 'load_raw', 'prepare',
+           'write_prepared', 'plot_steps', 'plot_missing', 'plot_target_by_period']
 
 # %% ../../nbs/02_data/03_prep.ipynb #cafee363
 @dataclass
@@ -138,23 +138,32 @@ def split_rows(df: pd.DataFrame, # the prepared table
 # %% ../../nbs/02_data/03_prep.ipynb #c98c08b8
 MAX_CLASSES = 100  # a classification target with more distinct values is almost surely a quantity
 
+def check_split_sizes(rows: dict[str, int], # split name -> its rows
+                      train_classes: list | None, # classification: the target's distinct values in train (None for regression)
+                      data: DataParams, # the target and the task
+                      split, # the `SplitParams` they were cut by, for the message
+                     ) -> None:
+    "A `DataError` naming the split when train or test is empty, or a classification target's classes in train are fewer than two or too many to learn."
+    for name in ('train', 'test'):
+        if not rows[name]:
+            where = f'{getattr(split, name).start}..{getattr(split, name).end}' if split.method == 'time' else f'fraction {split.fractions[name]}'
+            raise DataError(f'prep.split.{name}: no row falls in it ({where}); the prepared table has {sum(rows.values()):,} rows')
+    if data.task == 'classification':
+        classes = sorted(map(str, train_classes))
+        if len(classes) < 2:
+            raise DataError(f"data.target '{data.target}': a classification target needs at least two classes in the train split, got {len(classes)}: {classes[:10]}")
+        most = int(min(MAX_CLASSES, rows['train'] / 2))
+        if len(classes) > most:
+            raise DataError(f"data.target '{data.target}': {len(classes)} classes in {rows['train']} train rows are too many to learn (at most {most}); "
+                            "if it is a quantity, set data.task: regression")
+
 def check_splits(splits: dict[str, pd.DataFrame], # from `split_rows`
                  data: DataParams, # the target and the task
                  split, # the `SplitParams` they were cut by, for the message
                 ) -> None:
-    "A `DataError` naming the split when train or test is empty, or a classification target's classes in train are fewer than two or too many to learn."
-    for name in ('train', 'test'):
-        if splits[name].empty:
-            where = f'{getattr(split, name).start}..{getattr(split, name).end}' if split.method == 'time' else f'fraction {split.fractions[name]}'
-            raise DataError(f'prep.split.{name}: no row falls in it ({where}); the prepared table has {sum(len(s) for s in splits.values()):,} rows')
-    if data.task == 'classification':
-        classes = sorted(map(str, splits['train'][data.target].unique()))
-        if len(classes) < 2:
-            raise DataError(f"data.target '{data.target}': a classification target needs at least two classes in the train split, got {len(classes)}: {classes[:10]}")
-        most = int(min(MAX_CLASSES, len(splits['train']) / 2))
-        if len(classes) > most:
-            raise DataError(f"data.target '{data.target}': {len(classes)} classes in {len(splits['train'])} train rows are too many to learn (at most {most}); "
-                            "if it is a quantity, set data.task: regression")
+    "`check_split_sizes` of the split tables."
+    classes = list(splits['train'][data.target].unique()) if data.task == 'classification' else None
+    check_split_sizes({k: len(v) for k, v in splits.items()}, classes, data, split)
 
 # %% ../../nbs/02_data/03_prep.ipynb #39c1524b
 @dataclass
