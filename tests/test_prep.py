@@ -15,7 +15,7 @@ def splits(project):
 
 def test_default_flights_sample(small_flights):
     small_flights.run('stage', 'ingest'); small_flights.run('stage', 'prep')
-    assert sorted(p.name for p in (small_flights.root / 'data' / 'raw').iterdir()) == ['airports.parquet', 'flights.parquet', 'weather.parquet']
+    assert sorted(p.name for p in (small_flights.root / 'data' / 'raw').iterdir()) == ['airlines.parquet', 'airports.parquet', 'flights.parquet', 'weather.parquet']
     assert len(pd.read_parquet(small_flights.root / 'data' / 'raw' / 'flights.parquet')) == 336776  # raw is the whole shipped table
     s = splits(small_flights)
     assert s['train']['time_hour'].max() < s['test']['time_hour'].min() <= s['test']['time_hour'].max() < s['production']['time_hour'].min()

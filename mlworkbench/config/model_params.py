@@ -151,7 +151,7 @@ class TrainParams(Section):
 
 # %% ../../nbs/01_config/05_model_params.ipynb #aeecf1f3
 class CodeLookup(Section):
-    "The ingested table that says what a column's codes stand for, e.g. airlines naming each carrier code."
+    "The ingested table that says what a column's codes stand for, e.g. a table of stores naming each store code."
     table: str  # an ingest.tables name
     key: str  # its column holding the code
     name: str  # its column holding what the code stands for
