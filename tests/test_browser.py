@@ -77,7 +77,7 @@ class Visit:
     def images(self) -> list[dict]:
         "Every image of the page's main content: its source and whether it loaded."
         return self.page.eval_on_selector_all(
-            'article img, .jp-OutputArea img', 'els => els.map(e => ({src: e.currentSrc || e.src, loaded: e.complete && e.naturalWidth > 0}))')
+            'article img, main img, .jp-OutputArea img', 'els => els.map(e => ({src: e.currentSrc || e.src, loaded: e.complete && e.naturalWidth > 0}))')
 
     def wait_images(self, minimum: int, timeout: float = 20):
         "Wait until at least `minimum` images are there and every one has loaded; the images."

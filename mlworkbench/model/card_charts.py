@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .plots import (plot_confusion_matrix, plot_metric_with_ci, plot_permutation_importance,
+from .plots import (HEXBIN_ABOVE, plot_confusion_matrix, plot_metric_with_ci, plot_permutation_importance,
                                      plot_predicted_vs_actual, plot_roc_pr_calibration)
 
 # %% auto #0
@@ -29,8 +29,9 @@ def card_charts(ev, # an `Evaluation` (task, metrics, slices, importance, predic
     "File name -> ({'caption', 'section'}, figure) of the charts a model card shows."
     p, out = ev.predictions, {}
     if ev.task == 'regression':
+        dense = 'darker cells hold more rows' if len(p) > HEXBIN_ABOVE else 'darker dots are where many rows overlap'
         out['predictions.png'] = ({'section': 'How well it does', 'caption': 'Each test row\'s prediction against what really happened: '
-                                   'on the red line a prediction is exact; darker cells hold more rows.'},
+                                   f'on the red line a prediction is exact; {dense}.'},
                                   plot_predicted_vs_actual(p['actual'], p['predicted'], units=units or None))
     elif ev.multiclass:
         out['confusion.png'] = ({'section': 'Which classes it confuses', 'caption': 'The same counts as shares of each actual class: '

@@ -16,15 +16,17 @@ from .metrics import _check_threshold, check_inputs
 from .multiclass import confusion_matrix
 
 # %% auto #0
-__all__ = ['plot_predicted_vs_actual', 'plot_residuals_by', 'plot_roc_pr_calibration', 'plot_confusion_matrix',
+__all__ = ['HEXBIN_ABOVE', 'plot_predicted_vs_actual', 'plot_residuals_by', 'plot_roc_pr_calibration', 'plot_confusion_matrix',
            'confidence_table', 'plot_confidence_vs_accuracy', 'plot_metric_with_ci', 'plot_permutation_importance',
            'plot_data', 'write_plot_data']
 
 # %% ../../nbs/03_model/08_plots.ipynb #43e712b8
+HEXBIN_ABOVE = 5000  # more points than this hide each other: draw their density
+
 def plot_predicted_vs_actual(y, # actual values
                              pred, # predictions
                              units: str | None = None, # units for the axis labels, e.g. 'minutes'
-                             hexbin_above: int = 5000, # more rows than this: a hexbin density instead of points
+                             hexbin_above: int = HEXBIN_ABOVE, # more rows than this: a hexbin density instead of points
                             ):
     "Predicted against actual, with the line where they are equal."
     import matplotlib.pyplot as plt
