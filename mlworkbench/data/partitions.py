@@ -24,12 +24,16 @@ from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_siz
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['ROW', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types', 'read_partitions',
-           'ingest_partitions', 'prepare_partitions']
+__all__ = ['ROW', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types', 'read_partitions',
+           'ingest_partitions', 'sort_by_time', 'prepare_partitions']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
 _PART_BITS = 40  # rows per partition stay below 2**40
+
+def part_name(i: int) -> str:
+    "A part's file name that sorts as its number: readers that list a folder (pandas, pyarrow, Spark) keep the row order."
+    return f'part.{i:06d}.parquet'
 
 def rowwise(ddf: dd.DataFrame, # the partitioned table
             func, # a pandas step that treats each row on its own: `func(df, *args, **kwargs) -> df`
@@ -110,7 +114,7 @@ def ingest_partitions(tables: dict[str, str], # name -> location (ingest.tables)
     rows = []
     for name, location in tables.items():
         ddf = read_partitions(location, name, root, csv_options)
-        write = ddf.to_parquet(Path(out_dir) / f'{name}.parquet', write_index=False, compression='zstd', compute=False)
+        write = ddf.to_parquet(Path(out_dir) / f'{name}.parquet', write_index=False, compression='zstd', name_function=part_name, compute=False)
         try: _, n = dask.compute(write, ddf.map_partitions(len).sum())
         except (pa.ArrowException, OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
             raise DataError(f"table '{name}': cannot read {location} ({type(e).__name__}: {e})") from None
@@ -118,6 +122,16 @@ def ingest_partitions(tables: dict[str, str], # name -> location (ingest.tables)
         rows.append({'table': name, 'source': location, 'rows': int(n), 'columns': len(ddf.columns)})
     return pd.DataFrame(rows)
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #98e17df4
+def sort_by_time(ddf: dd.DataFrame, column: str) -> dd.DataFrame:
+    "`ddf` (no missing `column`) in (`column`, `ROW`) order, as `prepare`'s stable sort, in time ranges of about equal rows."
+    key = '_time_key'
+    t = ddf[column].astype('int64')  # instants, also for zoned times
+    qs, lo, hi = dask.compute(t.quantile(np.linspace(0, 1, ddf.npartitions + 1)), t.min(), t.max())
+    bounds = np.unique(np.concatenate([[lo], np.clip(qs.to_numpy(), lo, hi), [hi]]))  # exact ends: quantiles are approximate
+    ranged = ddf.assign(**{key: t}).set_index(key, divisions=list(bounds) if len(bounds) > 1 else [lo, lo])
+    return ranged.map_partitions(lambda d: d.sort_values([column, ROW], kind='mergesort')).reset_index(drop=True)
 
 # %% ../../nbs/02_data/04_partitions.ipynb #89934e07
 def _sample_positions(ddf: dd.DataFrame, rows: int, seed: int) -> dd.DataFrame | None:
@@ -146,7 +160,7 @@ def _clean_partitions(ddf, tables: dict, data: DataParams, prep: PrepParams) -> 
     if not data.time_column: return ddf, steps, notes
     if data.time_column not in ddf.columns: raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
     ddf = ddf[ddf[data.time_column].notnull()]; steps.append(('time known', ddf))
-    ddf = ddf.sort_values([data.time_column, ROW])  # prepare's stable sort: ties keep file order
+    ddf = sort_by_time(ddf, data.time_column)
     return rowwise(ddf, add_time_features, data.time_column, prep.time_features.parts, data.timezone), steps, notes
 
 # %% ../../nbs/02_data/04_partitions.ipynb #234b425d
@@ -175,7 +189,7 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
 def _write_splits(splits: dict, steps: list, notes: list, before, after, data: DataParams, prep: PrepParams, out_dir: Path) -> Prepared:
     "Write the splits next to `out_dir` and count in the same pass; checked, move them in; a `Prepared` reading them lazily."
     staging = out_dir.parent / f'.{out_dir.name}-{uuid.uuid4().hex[:8]}'
-    writes = [s.to_parquet(staging / f'{name}.parquet', write_index=False, compression='zstd', compute=False) for name, s in splits.items()]
+    writes = [s.to_parquet(staging / f'{name}.parquet', write_index=False, compression='zstd', name_function=part_name, compute=False) for name, s in splits.items()]
     classes = splits['train'][data.target].unique() if data.task == 'classification' else None
     try:
         _, counts, split_rows_, noted, before, after, classes = dask.compute(writes, [s.map_partitions(len).sum() for _, s in steps],
