@@ -28,31 +28,19 @@ def flights():
     return {name: read_table(location, name) for name, location in p.ingest.tables.items() if name in p.prep.columns}, p
 
 
-def test_default_data_gives_prepares_rows_on_a_cluster(client, flights, tmp_path):
+def test_default_data_gives_prepares_rows_on_a_cluster_also_when_a_worker_is_killed(client, flights, tmp_path):
+    "The scheduler reruns a lost worker's tasks on the other (its nanny restarts it): the run completes with prepare's rows, counts and notes."
     import dask.dataframe as dd
     from mlworkbench.data.partitions import prepare_partitions
     from mlworkbench.data.prep import prepare
     raw, p = flights
     local = prepare(raw, p.data, p.prep)
-    parted = prepare_partitions(raw | {'flights': dd.from_pandas(raw['flights'], npartitions=12)}, p.data, p.prep, tmp_path / 'prepared')
-    for name, df in local.splits.items():
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), df)
-    assert parted.log.steps == local.log.steps and parted.log.notes == local.log.notes
-    assert parted.summary() == local.summary()
-
-
-def test_a_worker_killed_mid_prep_changes_nothing(client, flights, tmp_path):
-    "The scheduler reruns a lost worker's tasks on the other (its nanny restarts it): the run completes with the same rows."
-    import dask.dataframe as dd
-    from mlworkbench.data.partitions import prepare_partitions
-    raw, p = flights
-    parts = raw | {'flights': dd.from_pandas(raw['flights'], npartitions=12)}
-    expected = prepare_partitions(parts, p.data, p.prep, tmp_path / 'before').summary()
     pids = client.run(os.getpid)
     done = {}
+    parts = raw | {'flights': dd.from_pandas(raw['flights'], npartitions=12)}
     run = threading.Thread(target=lambda: done.update(result=prepare_partitions(parts, p.data, p.prep, tmp_path / 'prepared')))
     run.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not client.processing() or not any(client.processing().values()):  # wait until the workers hold tasks
         assert time.monotonic() < deadline, 'no task ever ran'
         time.sleep(0.05)
@@ -60,7 +48,28 @@ def test_a_worker_killed_mid_prep_changes_nothing(client, flights, tmp_path):
     os.kill(victim, signal.SIGKILL)
     run.join(timeout=240)
     assert not run.is_alive() and 'result' in done
-    assert done['result'].summary() == expected
-    for name in ('train', 'test', 'production'):
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), pd.read_parquet(tmp_path / 'before' / f'{name}.parquet'))
     assert victim not in client.run(os.getpid).values()
+    for name, df in local.splits.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), df)
+    assert done['result'].log.steps == local.log.steps and done['result'].log.notes == local.log.notes
+    assert done['result'].summary() == local.summary()
+
+
+def test_the_data_stages_on_dask_write_what_the_local_backend_writes(tmp_path):
+    "A user changes only `compute.backend`: `mlwb stage ingest` and `mlwb stage prep` on a LocalCluster write prepare's rows and summary, and the report says where they ran."
+    from conftest import Project, fast
+    from mlworkbench.config.params import load_params
+    from mlworkbench.data.stages import prep_stage
+    p = fast(Project(tmp_path))  # a seeded sample of 3,000 flights: on Dask, the same rows are picked
+    p.set(compute__backend='dask', compute__memory_limit='1GiB')
+    p.run('stage', 'ingest'); p.run('stage', 'prep')
+    local = load_params(p.root / 'params.yaml').model_copy(update={'compute': load_params(REPO / 'params.yaml').compute})  # the same params, backend local
+    assert local.compute.backend == 'local'
+    prep_stage(local, p.root / 'data' / 'raw', tmp_path / 'local', tmp_path / 'local.json')
+    for name in ('train', 'test', 'production'):
+        assert (p.root / 'data' / 'prepared' / f'{name}.parquet').is_dir()  # a folder of parts, written by the workers
+        pd.testing.assert_frame_equal(pd.read_parquet(p.root / 'data' / 'prepared' / f'{name}.parquet'), pd.read_parquet(tmp_path / 'local' / f'{name}.parquet'))
+    assert (p.root / 'reports' / 'prep.json').read_text() == (tmp_path / 'local.json').read_text()
+    report = (p.root / 'reports' / 'prep.html').read_text()
+    assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in report and 'dashboard, live while the stage runs: ' in report
+    assert 'distributed.shuffle' not in report  # no scheduler chatter in a stakeholder's page

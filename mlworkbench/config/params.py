@@ -18,18 +18,19 @@ from .data_params import ColumnCheck, DataParams, DateRange, IngestParams, JoinP
 from .model_params import Candidate, check_metric, CVParams, Distribution, EvaluateParams, FeaturesParams, REPORT_METRICS, SpaceValue, TASKS, TaskValues, TRAIN_METRICS, TrainParams
 from .serve_params import RegistryParams, ServeParams
 from .monitor_params import CORRECTIONS, MonitorParams, RetrainParams
+from .compute_params import ComputeParams
 _all_ = ['ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange',
           'SplitParams', 'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue',
           'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'check_metric', 'TaskValues', 'Candidate', 'CVParams',
           'TrainParams', 'EvaluateParams', 'RegistryParams', 'ServeParams', 'CORRECTIONS', 'MonitorParams',
-          'RetrainParams']  # the sections, importable from here as before
+          'RetrainParams', 'ComputeParams']  # the sections, importable from here as before
 
 # %% auto #0
 __all__ = ['Params', 'set_dotted', 'validate_params', 'with_env', 'read_params', 'load_params', 'ParamsError', 'Section',
            'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures',
            'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS',
            'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
-           'ServeParams', 'CORRECTIONS', 'MonitorParams', 'RetrainParams']
+           'ServeParams', 'CORRECTIONS', 'MonitorParams', 'RetrainParams', 'ComputeParams']
 
 # %% ../../nbs/01_config/01_params.ipynb #76a45941
 class Params(Section):
@@ -44,6 +45,7 @@ class Params(Section):
     registry: RegistryParams | None = None
     serve: ServeParams | None = None
     monitor: MonitorParams | None = None
+    compute: ComputeParams = ComputeParams()  # where the stages run; absent: this process
 
     @model_validator(mode='after')
     def _consistent(self):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import importlib.resources
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +75,7 @@ def write_parquet(df: pd.DataFrame, # the table
                  ):
     "Write `df` to `path` deterministically (no index, fixed compression)."
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if Path(path).is_dir(): shutil.rmtree(path)  # the folder of parts the Dask backend wrote there
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression='zstd')
 
 def ingest(tables: dict[str, str], # name -> location (ingest.tables)

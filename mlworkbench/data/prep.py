@@ -19,7 +19,7 @@ from .validate import validate_table
 # %% auto #0
 __all__ = ['SPLITS', 'MAX_CLASSES', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table',
            'add_time_features', 'split_rows', 'check_split_sizes', 'check_splits', 'Prepared', 'load_raw', 'prepare',
-           'write_prepared', 'plot_steps', 'plot_missing', 'plot_target_by_period']
+           'write_prepared', 'write_summary', 'plot_steps', 'plot_missing', 'plot_target_by_period']
 
 # %% ../../nbs/02_data/03_prep.ipynb #cafee363
 @dataclass
@@ -234,7 +234,13 @@ def write_prepared(prepared: Prepared, # from `prepare`
                   ):
     "Write each split to `out_dir/NAME.parquet`, and the summary as JSON (the stage's metrics)."
     for name, df in prepared.splits.items(): write_parquet(df, Path(out_dir) / f'{name}.parquet')
-    if summary_path: Path(summary_path).write_text(json.dumps(prepared.summary(), indent=2) + '\n')
+    if summary_path: write_summary(prepared, summary_path)
+
+def write_summary(prepared: Prepared, # from `prepare` or `prepare_partitions`
+                  path: str | Path, # the stage's metrics file, e.g. reports/prep.json
+                 ):
+    "The summary of `prepared` (rows per step and split, notes) as JSON."
+    Path(path).write_text(json.dumps(prepared.summary(), indent=2) + '\n')
 
 # %% ../../nbs/02_data/03_prep.ipynb #9161a199
 def plot_steps(log: PrepLog, # the log of a `Prepared`
@@ -267,7 +273,7 @@ def plot_missing(missing: pd.DataFrame, # `Prepared.missing`: share missing per 
     return fig
 
 # %% ../../nbs/02_data/03_prep.ipynb #53439857
-def plot_target_by_period(splits: dict, # split name -> table
+def plot_target_by_period(splits: dict, # split name -> table (pandas, or dask partitions)
                           target: str, # the column to describe
                           time_column: str | None = None, # periods come from it; without it, one group per split
                           timezone: str | None = None, # the local zone of the periods
@@ -275,7 +281,8 @@ def plot_target_by_period(splits: dict, # split name -> table
                          ):
     "The target's distribution per month (or per split without time): median and 10-90% band, or class shares."
     import matplotlib.pyplot as plt
-    df = pd.concat([v.assign(_split=k) for k, v in splits.items()])
+    used = [c for c in (target, time_column) if c]  # of partitions (prepare_partitions), only these columns are collected
+    df = pd.concat([(v[used].compute() if hasattr(v, 'dask') else v).assign(_split=k) for k, v in splits.items()])
     if time_column:
         t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
         key = t.dt.tz_localize(None).dt.to_period(freq).astype(str)
