@@ -4,6 +4,10 @@ SHELL := /bin/bash
 # this machine's pip config names a local index folder that may be absent: drop its noise, keep real errors
 QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 PYTHON ?= python3
+# uv installs the pinned set in parallel (CI's set-up 221 s -> ~80 s with pip's one-at-a-time); --no-deps as before,
+# and .pyc compiled at install, since this machine sets PYTHONDONTWRITEBYTECODE (no cache written at import)
+UV_VERSION := 0.13.8
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
@@ -16,9 +20,9 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock requirements-docs.lock settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock 2>&1 | $(QUIET_PIP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-docs.lock 2>&1 | $(QUIET_PIP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>&1 | $(QUIET_PIP)
+	$(UV_INSTALL) -r requirements.lock -r requirements-docs.lock
+	$(UV_INSTALL) --no-build-isolation -e .
 	$(BIN)/python -m pip check | grep -v "^nbdev 2.4.14 requires\|^nbdev 2.4.14 has requirement" || true
 	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbdev_install_hooks >/dev/null
 	touch $@
