@@ -59,9 +59,9 @@ def test_a_notebook_opened_without_injection_reads_params_yaml(project):
 
 
 def test_stage_reads_only_declared_keys(project):
-    assert stage_spec('prep', project.root)['params'] == ['data', 'prep']
-    assert sorted(stage_inputs('prep', project.root)) == ['data', 'prep']
-    assert sorted(stage_inputs('ingest', project.root)) == ['ingest']
+    assert stage_spec('prep', project.root)['params'] == ['data', 'prep', 'compute']
+    assert sorted(stage_inputs('prep', project.root)) == ['compute', 'data', 'prep']
+    assert sorted(stage_inputs('ingest', project.root)) == ['compute', 'ingest']
 
 
 def test_a_failing_cell_fails_the_stage_and_restores_outputs(project):

@@ -15,6 +15,7 @@ import yaml
 
 from ..errors import UserError
 from ..data.prep import MAX_CLASSES
+from ..config.compute_params import ComputeParams
 
 # %% auto #0
 __all__ = ['ID_NAME', 'InitError', 'column_dtype', 'Column', 'column_role', 'find_time_column', 'infer_task', 'time_split',
@@ -288,6 +289,7 @@ def propose_params(df: pd.DataFrame, # the table (or a large sample of it)
     params = _data_sections(target, task, time_column, timezone, name, location, cols, parts, split, seed)
     params |= _model_sections(task, sizes, parts, _slices(df, cols, sizes), target, task_metric(task, n_classes), folds)
     params |= _service_sections(target, sizes, time_column)
+    params['compute'] = ComputeParams().model_dump(mode='json')  # local; `compute.backend: dask` when the table outgrows one machine
     return Proposal(params, cols, warnings + rare, task_why, n_classes)
 
 # %% ../../nbs/06_workbench/07_infer.ipynb #30607706
