@@ -73,3 +73,20 @@ def test_the_data_stages_on_dask_write_what_the_local_backend_writes(tmp_path):
     report = (p.root / 'reports' / 'prep.html').read_text()
     assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in report and 'dashboard, live while the stage runs: ' in report
     assert 'distributed.shuffle' not in report  # no scheduler chatter in a stakeholder's page
+
+
+def test_a_random_split_on_a_cluster_picks_the_rows_prepare_picks(client, flights, tmp_path):
+    "A table without a time column, deduplicated (a shuffle that loses the file order) and split at random: the workers write prepare's rows."
+    import dask.dataframe as dd
+    from mlworkbench.config.params import DataParams, SplitParams
+    from mlworkbench.data.partitions import prepare_partitions
+    from mlworkbench.data.prep import prepare
+    raw, p = flights
+    raw = raw | {'flights': raw['flights'].iloc[:30_000]}
+    data = DataParams(target=p.data.target, task=p.data.task)
+    prep = p.prep.model_copy(update={'split': SplitParams(method='random', seed=11), 'time_features': {'parts': []}, 'dedupe': True})
+    local = prepare(raw, data, prep)
+    parted = prepare_partitions(raw | {'flights': dd.from_pandas(raw['flights'], npartitions=7)}, data, prep, tmp_path / 'prepared')
+    for name, df in local.splits.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), df)
+    assert parted.summary() == local.summary()

