@@ -14,7 +14,7 @@ from .fastpath import fast_path, raw_predictions
 from .schema import InputSchema
 
 # %% auto #0
-__all__ = ['Predictor', 'predict', 'predict_records', 'load_predictor']
+__all__ = ['Predictor', 'predict_arrays', 'predict', 'predict_records', 'load_predictor']
 
 # %% ../../nbs/04_serve/04_predictor.ipynb #dc682dbe
 class Predictor:
@@ -37,20 +37,25 @@ class Predictor:
     def __repr__(self): return f"Predictor('{self.version}', {self.task}, {len(self.schema.names)} features, path={'fast' if self.fast else 'sklearn'})"
 
 # %% ../../nbs/04_serve/04_predictor.ipynb #9b413c31
-def predict(self: Predictor, cols: dict[str, list], # checked columns, from `InputSchema.columns`
-           ) -> dict:
-    "Predictions for checked columns: {'prediction': [...]} (+ 'probabilities' for a classifier)."
+def predict_arrays(self: Predictor, cols: dict[str, list], # checked columns, from `InputSchema.columns` or `table_columns`
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    "(predictions, class probabilities or None) for checked columns: a classifier's class is its threshold's call, or the most probable."
     import sklearn
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True), warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Found unknown categories')
         if self.fast is not None: raw = raw_predictions(self.final, self.fast.transform(cols), self.task)
         else: raw = raw_predictions(self.model, self.schema.frame(cols), self.task)
-    if self.task == 'regression': return {'prediction': raw.tolist()}
+    if self.task == 'regression': return raw, None
     if self.threshold is not None and raw.shape[1] == 2: labels = np.where(raw[:, 1] >= self.threshold, 1, 0)
     else: labels = raw.argmax(axis=1)
-    classes = np.asarray(self.classes, dtype=object)
-    return {'prediction': [c.item() if hasattr(c, 'item') else c for c in classes[labels]],
-            'probabilities': [dict(zip(map(str, self.classes), p)) for p in raw.round(6).tolist()]}
+    return np.asarray(self.classes)[labels], raw
+
+def predict(self: Predictor, cols: dict[str, list], # checked columns, from `InputSchema.columns`
+           ) -> dict:
+    "Predictions for checked columns: {'prediction': [...]} (+ 'probabilities' for a classifier)."
+    called, proba = self.predict_arrays(cols)
+    if proba is None: return {'prediction': called.tolist()}
+    return {'prediction': called.tolist(), 'probabilities': [dict(zip(map(str, self.classes), p)) for p in proba.round(6).tolist()]}
 
 def predict_records(self: Predictor, records: list, # [{feature: value}, ...]
                     max_rows: int = 10_000, # more records are refused with 413
@@ -59,7 +64,7 @@ def predict_records(self: Predictor, records: list, # [{feature: value}, ...]
     "Check `records` against the schema and predict them: what the service, the CLI and tests call."
     return self.predict(self.schema.columns(records, max_rows, extra))
 
-Predictor.predict, Predictor.predict_records = predict, predict_records
+Predictor.predict_arrays, Predictor.predict, Predictor.predict_records = predict_arrays, predict, predict_records
 
 # %% ../../nbs/04_serve/04_predictor.ipynb #6a4c562f
 def load_predictor(registry_root, # the registry's folder

@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import UserError
 
 # %% auto #0
-__all__ = ['MAX_INT', 'InputError', 'kind_of', 'shown', 'storable', 'InputSchema', 'columns', 'frame']
+__all__ = ['MAX_INT', 'InputError', 'kind_of', 'shown', 'storable', 'InputSchema', 'columns', 'table_columns', 'frame']
 
 # %% ../../nbs/04_serve/02_schema.ipynb #b1a74903
 class InputError(UserError, ValueError):
@@ -143,6 +143,17 @@ class InputSchema:
         return out
 
 # %% ../../nbs/04_serve/02_schema.ipynb #7d4e5ed9
+def _checked(col: list, spec: tuple, where: str, absent=lambda i: False) -> list:
+    "`col` if every value passes `_value_ok` (vectorised when long), else the `InputError` of its first bad value; `absent(i)`: row i lacks the field."
+    name, is_number, integer, nullable = spec
+    if len(col) > 16 and _all_ok(col, is_number, integer, nullable): return col
+    for i, v in enumerate(col):
+        if _value_ok(v, is_number, integer, nullable): continue
+        field = f'{where}[{i}].{name}'
+        if v is None: raise InputError(field, 'required field is missing' if absent(i) else 'is required and may not be null')
+        raise _bad_value(field, v, is_number, integer, nullable)
+    return col
+
 def columns(self: InputSchema, records, # the records of a request: a list of {feature: value}
             max_rows: int = 10_000, # more records are refused with 413
             extra: str = 'forbid', # 'forbid' unknown fields, or 'ignore' them
@@ -156,16 +167,7 @@ def columns(self: InputSchema, records, # the records of a request: a list of {f
     if not all(type(r) is dict for r in records):
         i = next(i for i, r in enumerate(records) if type(r) is not dict)
         raise InputError(f'{where}[{i}]', f'expected an object of features, got {kind_of(records[i])}')
-    out = {}
-    for name, is_number, integer, nullable in self._spec:
-        col = [r.get(name) for r in records]
-        if n > 16 and _all_ok(col, is_number, integer, nullable): out[name] = col; continue
-        for i, v in enumerate(col):
-            if _value_ok(v, is_number, integer, nullable): continue
-            field = f'{where}[{i}].{name}'
-            if v is None: raise InputError(field, 'required field is missing' if name not in records[i] else 'is required and may not be null')
-            raise _bad_value(field, v, is_number, integer, nullable)
-        out[name] = col
+    out = {spec[0]: _checked([r.get(spec[0]) for r in records], spec, where, lambda i, name=spec[0]: name not in records[i]) for spec in self._spec}
     if extra == 'forbid':
         known = self._known
         for i, r in enumerate(records):
@@ -175,6 +177,27 @@ def columns(self: InputSchema, records, # the records of a request: a list of {f
             raise InputError(f'{where}[{i}].{unknown[0]}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
     return out
 InputSchema.columns = columns
+
+# %% ../../nbs/04_serve/02_schema.ipynb #f2a692e8
+def _python_values(s: pd.Series, spec: tuple, where: str) -> list:
+    "A column's values as the Python values a request carries (None for missing); text in a number column parsed as `csv_records` does."
+    name, is_number = spec[0], spec[1]
+    if is_number and not pd.api.types.is_numeric_dtype(s):
+        text = s.notna() & s.map(lambda v: isinstance(v, str))
+        numbers = pd.to_numeric(s.where(text), errors='coerce')
+        if (bad := np.flatnonzero(text & numbers.isna())).size: raise InputError(f'{where}[{bad[0]}].{name}', f'expected a number, got {shown(s.iloc[bad[0]])}')
+        s = s.where(~text, numbers)
+    return s.astype(object).where(s.notna(), None).tolist()
+
+def table_columns(self: InputSchema, df: pd.DataFrame, # a table holding (at least) the model's features
+                  where: str = 'rows', # the rows' name in messages, e.g. 'orders.csv rows'
+                 ) -> dict[str, list]:
+    "Check the features of `df` as `columns` checks records: {feature: values}, or the `InputError` naming the row and column."
+    if len(df) == 0: raise InputError(where, 'expected at least one row, got none')
+    absent = [n for n in self.names if n not in df.columns]
+    if absent: raise InputError(where, f'no column(s) {absent}; the model takes {self.names}')
+    return {spec[0]: _checked(_python_values(df[spec[0]].reset_index(drop=True), spec, where), spec, where) for spec in self._spec}
+InputSchema.table_columns = table_columns
 
 # %% ../../nbs/04_serve/02_schema.ipynb #995d3c79
 def frame(self: InputSchema, cols: dict[str, list], # checked columns, from `columns`

@@ -11,13 +11,13 @@ import sys
 from ..errors import UserError
 from ..config.params import ParamsError, load_params
 from ..config.settings import find_project, project_settings
+from .deploy_commands import add_deploy_commands, service_client
 from .runner import run_stage
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'EXAMPLES', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'cmd_registry_list',
-           'cmd_registry_register', 'cmd_registry_promote', 'cmd_registry_rollback', 'cmd_serve', 'add_deploy_commands',
-           'busy_dvc', 'cmd_collect', 'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands',
-           'cmd_init', 'add_init_command', 'parser', 'main']
+__all__ = ['USER_ERRORS', 'EXAMPLES', 'CommandError', 'cmd_stage', 'cmd_params', 'cmd_warm', 'busy_dvc', 'cmd_collect',
+           'cmd_monitor', 'cmd_backtest', 'cmd_replay', 'cmd_retrain', 'add_loop_commands', 'cmd_init',
+           'add_init_command', 'parser', 'main']
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #892be81f
 class CommandError(UserError, RuntimeError):
@@ -49,101 +49,7 @@ def cmd_warm(args):
     if not running: print('no warm interpreter is running (the next stage command starts one; MLWB_WARM=0 turns them off)')
     for w in running: print(f"pid {w['pid']}  key {w['key']}" + ('  (serves this environment)' if w['current'] else ''))
 
-# %% ../../nbs/06_workbench/04_cli.ipynb #5ac97454
-def _registry(args):
-    "The project's registry (params.yaml `registry`, env MLWB_REGISTRY_* over it) and the project root."
-    from mlworkbench.serve.registry import Registry
-    s = project_settings(args.project)
-    return Registry(s.registry_dir, s.registry.name), s.root
-
-
-def cmd_registry_list(args):
-    "List registered versions and their aliases."
-    reg, _ = _registry(args)
-    versions, aliases = reg.versions(), reg.aliases()['aliases']
-    if not versions: print(f'{reg.name}: no version registered yet (mlwb registry register)'); return
-    by_version = {}
-    for a, v in aliases.items(): by_version.setdefault(v, []).append(a)
-    print(f"{'version':>7}  {'registered (UTC)':<25}  {'model sha256':<12}  {'data sha256':<12}  {'git':<8}  {'cv':>9}  aliases")
-    for v in versions:
-        i = v.info
-        cv = f"{i['metric']} {i['cv_score']:.3g}" if i.get('cv_score') is not None else ''
-        print(f"{v.version:>7}  {i['registered_at']:<25}  {i['model_sha256'][:12]:<12}  {(i.get('data_sha256') or '-')[:12]:<12}  "
-              f"{(i.get('git_revision') or '-')[:8]:<8}  {cv:>9}  {', '.join(sorted(by_version.get(v.version, [])))}")
-
-# %% ../../nbs/06_workbench/04_cli.ipynb #80e3b00b
-def cmd_registry_register(args):
-    "Register models/model.skops (+ model.json, reports' metrics and model card) as a new version."
-    reg, root = _registry(args)
-    v, created = reg.register(root / args.models, root / args.reports, alias=args.alias, note=args.note or '')
-    what = f'registered {v.ref}' if created else f'{root / args.models / "model.skops"} is already {v.ref}; nothing copied'
-    print(what + (f'; {args.alias} -> {v.version}' if args.alias else '') + f" (model {v.info['model_sha256'][:12]}, data {(v.info.get('data_sha256') or '-')[:12]})")
-
-def _reloaded(args) -> str:
-    "'; ' + what the running service says after /admin/reload, when --reload was asked for."
-    if not getattr(args, 'reload', False): return '; a running service switches on POST /admin/reload (or --reload)'
-    from mlworkbench.serve.client import reload_service
-    return '; ' + reload_service(_client(args))
-
-def cmd_registry_promote(args):
-    "Point an alias (champion by default) at a version."
-    reg, _ = _registry(args)
-    v = reg.promote(args.version, args.alias, args.note or '')
-    print(f'{reg.name}: {args.alias} -> {v.version}' + _reloaded(args))
-
-def cmd_registry_rollback(args):
-    "Point an alias back at the version it held before."
-    reg, _ = _registry(args)
-    v = reg.rollback(args.alias, args.note or '')
-    print(f'{reg.name}: {args.alias} rolled back to {v.version}' + _reloaded(args))
-
-# %% ../../nbs/06_workbench/04_cli.ipynb #89607ee0
-def cmd_serve(args):
-    "Serve the registered model over HTTP (uvicorn); settings from params.yaml `serve`, env MLWB_SERVE_*, then these flags."
-    from mlworkbench.serve.main import serve  # the web stack: only for this command
-    flags = {'host': args.host, 'port': args.port, 'workers': args.workers, 'model': args.model, 'database_url': args.database_url}
-    serve(project_settings(args.project, serve=flags), access_log=args.access_log)
-
-# %% ../../nbs/06_workbench/04_cli.ipynb #62e758fb
-def add_deploy_commands(sub, # the subparsers of `parser()`
-                       ):
-    "The `registry` and `serve` subcommands."
-    s = sub.add_parser('registry', help='List, register, promote and roll back model versions.', description='The model registry (params.yaml `registry`).')
-    rsub = s.add_subparsers(dest='action', required=True, metavar='ACTION')
-    for name, func in [('list', cmd_registry_list), ('register', cmd_registry_register), ('promote', cmd_registry_promote), ('rollback', cmd_registry_rollback)]:
-        r = rsub.add_parser(name, help=func.__doc__, description=func.__doc__)
-        r.add_argument('--project', default='.', help='project folder')
-        if name == 'register':
-            r.add_argument('--models', default='models', help='folder holding model.skops and model.json (default: models)')
-            r.add_argument('--reports', default='reports', help="folder holding the evaluate stage's metrics.json and model_card.md")
-            r.add_argument('--alias', choices=['champion', 'challenger'], help='also point this alias at the version')
-        if name == 'promote': r.add_argument('version', help='version number (or the other alias, e.g. challenger)')
-        if name in ('promote', 'rollback'): r.add_argument('--alias', default='champion', choices=['champion', 'challenger'], help='alias to move (default: champion)')
-        if name in ('promote', 'rollback'):
-            r.add_argument('--reload', action='store_true', help='then tell the running service to load it (POST /admin/reload with $MLWB_ADMIN_TOKEN)')
-            r.add_argument('--url', help='the service (default: from params.yaml serve)')
-        if name != 'list': r.add_argument('--note', help='why, kept in the alias history')
-        r.set_defaults(func=func)
-    s = sub.add_parser('serve', help=cmd_serve.__doc__.split(';')[0] + '.', description=cmd_serve.__doc__)
-    s.add_argument('--project', default='.', help='project folder')
-    s.add_argument('--host', help='address to bind (default 127.0.0.1)')
-    s.add_argument('--port', type=int, help='TCP port (default 8000)')
-    s.add_argument('--workers', type=int, help='worker processes')
-    s.add_argument('--model', help='registry alias or version to serve (default champion)')
-    s.add_argument('--database-url', help='prediction log, e.g. postgresql+psycopg://user@host/db')
-    s.add_argument('--access-log', action='store_true', help="log every request (uvicorn's access log)")
-    s.set_defaults(func=cmd_serve)
-
 # %% ../../nbs/06_workbench/04_cli.ipynb #bcecc3b8
-def _client(args):
-    "A client of the running service (`service_address`: --url, MLWB_SERVE_*, the running `mlwb serve`, params.yaml); the admin token from its env var."
-    import os
-    from mlworkbench.config.settings import service_address
-    from mlworkbench.serve.client import ServiceClient
-    s = project_settings(args.project)
-    url, source = service_address(s, getattr(args, 'url', None))
-    return ServiceClient(url, token=os.environ.get(s.serve.admin_token_env), source=source)
-
 def busy_dvc(root, # the project folder
              command: str, # the mlwb command about to run DVC, for the message
             ):
@@ -211,7 +117,7 @@ def cmd_replay(args):
     s = project_settings(args.project)
     p, path = s.params, s.root / args.data
     if not path.exists(): raise CommandError(f'{args.data} does not exist: run the prep stage first (dvc repro prep)')
-    client = _client(args)
+    client = service_client(args)
     s = replay(client, pd.read_parquet(path), args.window or (p.monitor.window if p.monitor else '7D'), args.batch_rows,
                not args.no_feedback, p.data.timezone if p.data else None, args.limit, not args.quiet, args.since, args.until)
     client.close()
@@ -223,7 +129,7 @@ def cmd_retrain(args):
     from mlworkbench.monitor.retrain import retrain
     s = project_settings(args.project)
     busy_dvc(s.root, 'retrain')  # its experiment runs through DVC
-    client = _client(args)
+    client = service_client(args)
     out = retrain(s, client, force=args.force, quiet=args.quiet)
     root = s.root
     client.close()
@@ -304,6 +210,7 @@ EXAMPLES = {  # command -> what a person types, shown at the end of its --help
     'init': ['mlwb init data/external/orders.csv --target delivery_minutes', 'mlwb init "exports/*.parquet" --target churned --no-time-column --id-columns customer_id'],
     'registry': ['mlwb registry register --alias champion', 'mlwb registry list', 'mlwb registry promote 3', 'mlwb registry rollback --reload'],
     'serve': ['mlwb serve', 'mlwb serve --port 18201 --workers 2'],
+    'predict-batch': ['mlwb predict-batch data/external/orders.csv data/scored', 'mlwb predict-batch "exports/2024-*.parquet" data/scored --keep order_id --model 3'],
     'replay': ['mlwb replay --since 2013-10-01 --until 2013-10-31', 'mlwb replay --url http://127.0.0.1:18201 --limit 1000'],
     'monitor': ['mlwb monitor                         # collect the log, then the monitor stage through dvc repro'],
     'backtest': ['mlwb backtest'],
