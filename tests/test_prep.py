@@ -35,6 +35,22 @@ def test_default_flights_sample(small_flights):
     assert re.findall(r'(?:src|href)=["\']https?://', html) == []
 
 
+def test_a_table_too_large_for_the_local_backend_is_refused_naming_the_setting(small_flights):
+    "The estimate comes from the Parquet footers and one row group; refused, nothing is read and the previous splits stay."
+    from mlworkbench.config.params import ParamsError, load_params
+    from mlworkbench.data.stages import prep_stage, table_memory
+    small_flights.run('stage', 'ingest'); small_flights.run('stage', 'prep')
+    raw = small_flights.root / 'data' / 'raw' / 'flights.parquet'
+    rows, size = table_memory(raw)
+    actual = pd.read_parquet(raw).memory_usage(deep=True, index=False).sum()
+    assert rows == 336776 and 0.8 * actual < size < 1.25 * actual
+    before = small_flights.digest('data/prepared')
+    p = load_params(small_flights.root / 'params.yaml')
+    with pytest.raises(ParamsError, match=r'compute.backend: local loads the whole table in this process: prep needs about .* GiB for 3\d\d,\d{3} raw rows.*set compute.backend: dask'):
+        prep_stage(p, raw.parent, small_flights.root / 'data' / 'prepared', None, available=size)
+    assert small_flights.digest('data/prepared') == before
+
+
 @pytest.mark.parametrize('with_time', [True, False])
 def test_second_dataset_by_params_alone(project, with_time):
     make_sales_csv(project.root / 'data' / 'external' / 'sales.csv', with_time=with_time)

@@ -9,13 +9,54 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config.params import Params
+from ..config.params import Params, ParamsError
 from .ingest import ingest
 from .partitions import ingest_partitions, prepare_partitions, read_partitions
 from .prep import Prepared, load_raw, prepare, write_prepared, write_summary
 
 # %% auto #0
-__all__ = ['ingest_stage', 'prep_stage']
+__all__ = ['PREP_MEMORY_FACTOR', 'available_memory', 'table_memory', 'check_local_memory', 'ingest_stage', 'prep_stage']
+
+# %% ../../nbs/02_data/05_stages.ipynb #88eccd26
+PREP_MEMORY_FACTOR = 5.5  # prep's peak RSS / the raw tables in pandas (measured at 10x the default data: 3.47 GB / 0.63 GB)
+
+def available_memory() -> int:
+    "Bytes this process may still take: the machine's available memory, or less under a container's (cgroup v2) limit."
+    import psutil
+    free = psutil.virtual_memory().available
+    try:
+        limit = Path('/sys/fs/cgroup/memory.max').read_text().strip()
+        if limit != 'max': free = min(free, int(limit) - int(Path('/sys/fs/cgroup/memory.current').read_text()))
+    except (OSError, ValueError): pass
+    return free
+
+def table_memory(path: str | Path, # a Parquet file, or a folder of parts
+                ) -> tuple[int, int]:
+    "(rows, estimated bytes in pandas) of a Parquet table, from its footers and its first 10,000 rows."
+    import pyarrow.parquet as pq
+    files = sorted(Path(path).glob('*.parquet')) if Path(path).is_dir() else [Path(path)]
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    first = next((pq.ParquetFile(f) for f in files if pq.ParquetFile(f).metadata.num_rows), None)
+    if first is None: return 0, 0
+    sample = next(first.iter_batches(batch_size=10_000)).to_pandas()
+    return rows, int(rows * sample.memory_usage(deep=True, index=False).sum() / max(len(sample), 1))
+
+def check_local_memory(tables: dict, # name -> Parquet path of the tables a local stage loads whole
+                       stage: str, # the stage, for the message
+                       available: int | None = None, # bytes it may use (default: `available_memory()`)
+                       factor: float = PREP_MEMORY_FACTOR, # peak memory / the tables' size
+                      ):
+    "A `ParamsError` naming `compute.backend` when the tables cannot fit in this process; nothing when they can."
+    import pyarrow as pa
+    sizes = {}
+    for name, path in tables.items():
+        try: sizes[name] = table_memory(path)
+        except (OSError, pa.ArrowException): pass  # missing or unreadable: load_raw names the table and the file
+    need, free = factor * sum(b for _, b in sizes.values()), available_memory() if available is None else available
+    if need <= free: return
+    rows = sum(r for r, _ in sizes.values())
+    raise ParamsError(f'compute.backend: local loads the whole table in this process: {stage} needs about {need / 2**30:.1f} GiB for {rows:,} raw rows, '
+                      f'and {free / 2**30:.1f} GiB is free; set compute.backend: dask (a LocalCluster, or compute.address), or sample with prep.sample_rows')
 
 # %% ../../nbs/02_data/05_stages.ipynb #a19a881a
 def ingest_stage(p: Params, # validated params: ingest and compute
@@ -29,9 +70,11 @@ def prep_stage(p: Params, # validated params: data, prep and compute
                raw_dir: str | Path = 'data/raw', # where ingest wrote the tables
                out_dir: str | Path = 'data/prepared', # where the splits go, as SPLIT.parquet
                summary_path: str | Path | None = 'reports/prep.json', # the stage's metrics
+               available: int | None = None, # bytes the local backend may use (default: `available_memory()`)
               ) -> Prepared:
     "The prep stage on `p.compute.backend`: validate, clean, join and split the raw tables; splits and summary written."
     if p.compute.backend == 'local':
+        check_local_memory({t: Path(raw_dir) / f'{t}.parquet' for t in p.prep.columns}, 'prep', available)
         prepared = prepare(load_raw(list(p.prep.columns), raw_dir), p.data, p.prep)
         write_prepared(prepared, out_dir, summary_path)
         return prepared
