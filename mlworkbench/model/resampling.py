@@ -8,13 +8,21 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
 
 # %% auto #0
-__all__ = ['BATCH_VALUES', 'bootstrap_interval', 'warn_undefined', 'counts_by_score', 'auc_from_counts']
+__all__ = ['BATCH_VALUES', 'sorted_resamples', 'bootstrap_interval', 'warn_undefined', 'counts_by_score', 'auc_from_counts']
 
 # %% ../../nbs/03_model/11_resampling.ipynb #9a45a84e
 BATCH_VALUES = 2_000_000  # values per resampled array per batch (16 MB of float64): memory stays flat in n_resamples
+
+def sorted_resamples(rng: np.random.Generator, # the resampling's generator
+                     n: int, # rows
+                     b: int, # resamples
+                    ) -> np.ndarray:
+    "`b` resamples of `n` row numbers drawn with replacement, each sorted (a gather by them reads memory in order): shape (b, n)."
+    rows = rng.integers(0, n, (b, n), dtype=np.int32 if n < 2**31 else np.int64)
+    rows.sort(axis=1)  # 32-bit: half the bytes to sort
+    return rows.astype(np.intp)  # once: numpy gathers by intp, and would convert for every array
 
 def bootstrap_interval(arrays: list, # per-row arrays of equal length, resampled together
                        statistic, # arrays of shape (resamples, n) -> one row per metric, one column per resample
@@ -22,16 +30,16 @@ def bootstrap_interval(arrays: list, # per-row arrays of equal length, resampled
                        seed: int, # seed of the resampling
                        confidence: float, # confidence level, e.g. 0.95
                       ) -> tuple[np.ndarray, np.ndarray]:
-    "Percentile interval (low, high) of the (vector) `statistic` over paired resamples of `arrays`."
+    "Percentile interval (low, high) of the (vector) `statistic` over paired resamples of `arrays` (NaN where it is undefined in some resample)."
     if int(n_resamples) != n_resamples or n_resamples < 1: raise ValueError(f'n_resamples must be a positive integer, got {n_resamples}')
     if not 0 < confidence < 1: raise ValueError(f'confidence must be between 0 and 1, got {confidence}')
-    batch = max(1, min(int(n_resamples), BATCH_VALUES // len(arrays[0])))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', stats.DegenerateDataWarning)  # reported by `warn_undefined`, by metric name
-        res = stats.bootstrap(arrays, lambda *a, axis=-1: statistic(*a), n_resamples=int(n_resamples), batch=batch,
-                              vectorized=True, paired=True, confidence_level=confidence, method='percentile',
-                              rng=np.random.default_rng(seed))
-    return np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
+    n, n_resamples, rng = len(arrays[0]), int(n_resamples), np.random.default_rng(seed)
+    batch, values = max(1, min(n_resamples, BATCH_VALUES // n)), []
+    for done in range(0, n_resamples, batch):
+        rows = sorted_resamples(rng, n, min(batch, n_resamples - done))
+        values.append(np.atleast_2d(statistic(*[a[rows] for a in arrays])))
+    values, tail = np.concatenate(values, axis=1), 50 * (1 - confidence)
+    return np.percentile(values, tail, axis=-1), np.percentile(values, 100 - tail, axis=-1)
 
 def warn_undefined(names: list[str], # the metrics, in the statistic's order
                    low: np.ndarray, # their lower bounds
