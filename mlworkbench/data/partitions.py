@@ -27,7 +27,7 @@ from .validate import validate_table
 
 # %% auto #0
 __all__ = ['ROW', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types', 'read_partitions',
-           'ingest_partitions', 'sort_rows', 'random_split', 'prepare_partitions']
+           'ingest_partitions', 'sort_rows', 'random_split', 'prepare_partitions', 'replace_with']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
@@ -209,6 +209,14 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
     return _write_splits(splits, steps + more, notes, missing_before, ddf.drop(columns=ROW).isna().mean(), data, prep, Path(out_dir))
 
 # %% ../../nbs/02_data/04_partitions.ipynb #971987dd
+def replace_with(staging: Path, # a finished folder of parts
+                 target: Path, # the output it replaces: a file, a folder of parts, or nothing yet
+                ):
+    "Put `staging` where `target` is, removing the old output first."
+    if target.is_dir(): shutil.rmtree(target)
+    elif target.exists(): target.unlink()
+    target.parent.mkdir(parents=True, exist_ok=True); staging.rename(target)
+
 def _write_splits(splits: dict, steps: list, notes: list, before, after, data: DataParams, prep: PrepParams, out_dir: Path) -> Prepared:
     "Write the splits next to `out_dir` and count in the same pass; checked, move them in; a `Prepared` reading them lazily."
     staging = out_dir.parent / f'.{out_dir.name}-{uuid.uuid4().hex[:8]}'
@@ -220,11 +228,7 @@ def _write_splits(splits: dict, steps: list, notes: list, before, after, data: D
         check_split_sizes({k: int(v) for k, v in split_rows_.items()}, None if classes is None else list(classes), data, prep.split)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True); raise
-    for name in splits:  # the checked splits replace the old ones
-        target = out_dir / f'{name}.parquet'
-        if target.is_dir(): shutil.rmtree(target)
-        elif target.exists(): target.unlink()
-        target.parent.mkdir(parents=True, exist_ok=True); (staging / f'{name}.parquet').rename(target)
+    for name in splits: replace_with(staging / f'{name}.parquet', out_dir / f'{name}.parquet')  # the checked splits replace the old ones
     shutil.rmtree(staging, ignore_errors=True)
     log = PrepLog([{'step': name, 'rows': int(n)} for (name, _), n in zip(steps, counts)] + [{'step': 'in a split window', 'rows': int(sum(split_rows_.values()))}],
                   {k: int(v) for s in noted for k, v in s.items()})

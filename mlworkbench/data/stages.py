@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..config.params import Params, ParamsError
 from .ingest import ingest
@@ -33,7 +35,6 @@ def available_memory() -> int:
 def table_memory(path: str | Path, # a Parquet file, or a folder of parts
                 ) -> tuple[int, int]:
     "(rows, estimated bytes in pandas) of a Parquet table, from its footers and its first 10,000 rows."
-    import pyarrow.parquet as pq
     files = sorted(Path(path).glob('*.parquet')) if Path(path).is_dir() else [Path(path)]
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     first = next((pq.ParquetFile(f) for f in files if pq.ParquetFile(f).metadata.num_rows), None)
@@ -47,7 +48,6 @@ def check_local_memory(tables: dict, # name -> Parquet path of the tables a loca
                        factor: float = PREP_MEMORY_FACTOR, # peak memory / the tables' size
                       ):
     "A `ParamsError` naming `compute.backend` when the tables cannot fit in this process; nothing when they can."
-    import pyarrow as pa
     sizes = {}
     for name, path in tables.items():
         try: sizes[name] = table_memory(path)

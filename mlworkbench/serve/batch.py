@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.ingest import DataError
-from ..data.partitions import part_name, read_partitions
+from ..data.partitions import part_name, read_partitions, replace_with
 from .predictor import Predictor
 
 # %% auto #0
@@ -87,7 +87,5 @@ def predict_batch(predictor: Predictor, # the model to answer with
                            scored.map_partitions(len).sum(), progress=progress)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True); raise
-    if output.is_dir(): shutil.rmtree(output)
-    elif output.exists(): output.unlink()
-    staging.rename(output)
+    replace_with(staging, output)
     return {'rows': int(rows), 'partitions': ddf.npartitions, 'output': str(output), 'model': predictor.version}
