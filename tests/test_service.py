@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from mlworkbench.config.params import RegistryParams, ServeParams
 from mlworkbench.serve.app import create_app
 from mlworkbench.serve.predictor import Predictor
-from mlworkbench.serve.predlog import read_log, sqlite_path
+from mlworkbench.serve.predlog import COLUMNS, read_log, sqlite_path
 from mlworkbench.serve.registry import Registry, load_version
 from mlworkbench.serve.service import Service
 from mlworkbench.workbench.testing import demo_model
@@ -288,7 +288,7 @@ def test_health_and_readiness_fail_while_the_log_cannot_be_written(served):
         assert ready.status_code == 503 and 'no such table' in ready.json()['reason'], ready.text
         assert health.status_code == 503 and health.json()['status'] == 'failing'
         assert 'mlwb_predlog_write_errors_total 0.0' not in c.get('/metrics').text
-        rid = svc.log._queue[0]['request_id']
+        rid = dict(zip(COLUMNS, svc.log._queue[0]))['request_id']
         fb = c.post('/feedback', json={'feedback': [{'request_id': rid, 'actual': 1.0}]})  # was: a 30 s wait, then 404 'never served'
         assert fb.status_code == 503 and 'rows behind' in fb.json()['detail'], fb.text
         with svc.log.engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE moved RENAME TO mlwb_predictions')

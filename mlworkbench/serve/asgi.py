@@ -13,7 +13,7 @@ import orjson
 
 from .metrics import ROUTES
 from .predlog import LogError
-from .protocol import csv_records, event_times, mlflow_records, parse_json, predict_body, receive_body
+from .protocol import csv_records, event_times, mlflow_rows, parse_json, predict_body, receive_body
 from .schema import InputError
 from .service import Service
 
@@ -21,20 +21,20 @@ from .service import Service
 __all__ = ['HANDLERS', 'log', 'serve_rows', 'predict_handler', 'invocations_handler', 'error_body', 'error_headers', 'ServiceApp']
 
 # %% ../../nbs/04_serve/10_asgi.ipynb #dca0833f
-async def serve_rows(service: Service, records: list, # the records of the request
+async def serve_rows(service: Service, rows: list | tuple, # the request's records, or ({column: values}, rows) sent column-wise
                      route: str, # 'predict' or 'invocations', for the log and the metrics
                      extra: str, # unknown fields: 'forbid' or 'ignore'
                      where: str = 'records', # where the records are in the body, for error messages
                      times: list | None = None, # when each predicted event happens, if the client said
                     ):
-    "Check, predict (batched) and log `records`: (predictor, request id, row ids, outputs)."
-    p = service.predictor  # one model for the whole request, even if a reload happens meanwhile
-    cols = p.schema.columns(records, service.serve.max_rows, extra, where)
-    n = len(records)
+    "Check, predict (batched) and log `rows`: (predictor, request id, row ids, outputs)."
+    p, limit = service.predictor, service.serve.max_rows  # one model for the whole request, even if a reload happens meanwhile
+    if isinstance(rows, tuple): cols, n = p.schema.column_values(*rows, limit, extra, where), rows[1]
+    else: cols, n = p.schema.columns(rows, limit, extra, where), len(rows)
     out = await service.batcher.submit(p, cols, n)
     rid = uuid.uuid4().hex
     ids = [f'{rid}-{i}' for i in range(n)]
-    service.log_rows(p, records, out, ids, route, None if extra == 'forbid' else p.schema.names, times)
+    service.log_rows(p, cols, out, ids, route, times)
     service.metrics.predictions.labels(route).inc(n)
     return p, rid, ids, out
 
@@ -61,7 +61,7 @@ async def invocations_handler(service: Service, body: bytes, # the request body
         try: text = body.decode('utf-8')
         except UnicodeDecodeError: raise InputError('body', 'CSV is not valid UTF-8', 400) from None
         records, where = csv_records(text, service.predictor.schema), 'csv_rows'
-    elif ctype == 'application/json': records, where = mlflow_records(parse_json(body))
+    elif ctype == 'application/json': records, where = mlflow_rows(parse_json(body))
     else: raise InputError('content-type', f"expected application/json or text/csv, got '{ctype}'", 415)
     p, rid, _, out = await serve_rows(service, records, 'invocations', 'ignore', where)
     return 200, orjson.dumps({'predictions': out['prediction']}), {'x-model-version': p.version, 'x-request-id': rid}

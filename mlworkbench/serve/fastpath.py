@@ -89,12 +89,14 @@ class FastHGB:
     "`predict` / `predict_proba` of a fitted HistGradientBoosting model, its per-call overhead paid once."
     def __init__(self, est, # a fitted HistGradientBoostingRegressor or Classifier
                 ):
-        from sklearn.ensemble._hist_gradient_boosting._predictor import _predict_from_raw_data
-        self.est, self._walk = est, _predict_from_raw_data
-        known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
+        from sklearn.ensemble._hist_gradient_boosting._binning import _map_to_bins
+        from sklearn.ensemble._hist_gradient_boosting._predictor import _predict_from_binned_data
+        self.est, self._walk, self._bin = est, _predict_from_binned_data, _map_to_bins
         # Python memoryviews made once: Cython reads them faster than arrays, whose buffer format it parses on every call
-        self.known_bitsets, self.f_idx_map = memoryview(known), memoryview(f_idx_map)
-        self.trees = [[(memoryview(t.nodes), memoryview(t.raw_left_cat_bitsets)) for t in it] for it in est._predictors]
+        self.trees = [[(memoryview(t.nodes), memoryview(t.binned_left_cat_bitsets)) for t in it] for it in est._predictors]
+        mapper = est._bin_mapper
+        self.thresholds, self.is_categorical, self.missing_bin = list(mapper.bin_thresholds_), mapper.is_categorical_, mapper.missing_values_bin_idx_
+        self.categories = [(j, self.thresholds[j]) for j in np.flatnonzero(self.is_categorical)]
         self.blocks = []
         pre = est._preprocessor
         for name, trans, cols in (pre.transformers_ if pre is not None else []):
@@ -103,8 +105,24 @@ class FastHGB:
             if name == 'encoder': self.blocks.append(('lookup', idx, [_code_table(trans, j) for j in range(len(idx))]))
             elif name == 'numerical': self.blocks.append(('number', idx, None))
             else: raise ValueError(f'unknown step {name!r} in the model\'s preprocessor')
+        if self.categories and not any(kind == 'lookup' for kind, *_ in self.blocks):  # codes are the encoder's: none, no codes to trust
+            raise ValueError('categorical features without the model\'s internal encoder')
 
     def __repr__(self): return f'FastHGB({type(self.est).__name__}, {sum(map(len, self.trees))} trees)'
+
+# %% ../../nbs/04_serve/03_fastpath.ipynb #8422a1df
+def _binned(self: FastHGB, Xp: np.ndarray) -> np.ndarray:
+    "The bins of `Xp` (uint8), a code the bin mapper does not know made missing, where the raw walker sends it."
+    copied = False
+    for j, cats in self.categories:
+        unknown = ~(np.isnan(Xp[:, j]) | np.isin(Xp[:, j], cats))
+        if not unknown.any(): continue
+        if not copied: Xp, copied = Xp.copy(), True  # never the caller's array
+        Xp[unknown, j] = np.nan
+    binned = np.empty(Xp.shape, dtype=np.uint8, order='F')
+    self._bin(Xp, self.thresholds, self.is_categorical, self.missing_bin, 1, binned)
+    return binned
+FastHGB._binned = _binned
 
 # %% ../../nbs/04_serve/03_fastpath.ipynb #76e81d5e
 def _prepare(self: FastHGB, X) -> np.ndarray:
@@ -121,16 +139,25 @@ def _prepare(self: FastHGB, X) -> np.ndarray:
 def raw(self: FastHGB, X, # the feature matrix the model was fitted on
        ) -> np.ndarray:
     "The sum of the trees' values (+ the baseline), as scikit-learn's `_raw_predict` computes it."
-    Xp = self._prepare(X)
-    n, k = len(Xp), self.est.n_trees_per_iteration_
-    values = np.empty((len(self.trees) + 1, k, n), dtype=np.float64)  # row 0: the baseline; row i: iteration i's trees
-    values[0] = self.est._baseline_prediction.reshape(k, 1)
-    data = memoryview(Xp)
-    for it, rows in zip(self.trees, values[1:]):
-        for (nodes, left_bitsets), out in zip(it, rows):
-            self._walk(nodes, data, left_bitsets, self.known_bitsets, self.f_idx_map, 1, memoryview(out))
-    # a cumulative sum adds the trees one after another, in scikit-learn's order, so the result is bit for bit its own
-    return np.asfortranarray(np.cumsum(values, axis=0)[-1].T)
+    binned = self._binned(self._prepare(X))
+    n, k = len(binned), self.est.n_trees_per_iteration_
+    data, walk, missing = memoryview(binned), self._walk, self.missing_bin
+    # the trees are added one after another, in scikit-learn's order, so the result is bit for bit its own: for few rows
+    # in one cumulative sum (fewer Python calls), for many in place (no array of every tree's values)
+    if n <= 256:
+        values = np.empty((len(self.trees) + 1, k, n), dtype=np.float64)  # row 0: the baseline; row i: iteration i's trees
+        values[0] = self.est._baseline_prediction.reshape(k, 1)
+        for it, rows in zip(self.trees, values[1:]):
+            for (nodes, bitsets), out in zip(it, rows): walk(nodes, data, bitsets, missing, 1, memoryview(out))
+        return np.asfortranarray(np.cumsum(values, axis=0)[-1].T)
+    total, out = np.empty((k, n), dtype=np.float64), np.empty(n, dtype=np.float64)
+    total[:] = self.est._baseline_prediction.reshape(k, 1)
+    view = memoryview(out)
+    for it in self.trees:
+        for (nodes, bitsets), row in zip(it, total):
+            walk(nodes, data, bitsets, missing, 1, view)
+            row += out
+    return np.asfortranarray(total.T)
 
 def _predict(self: FastHGB, X): return self.est._loss.link.inverse(self.raw(X).ravel())
 def _predict_proba(self: FastHGB, X): return self.est._loss.predict_proba(self.raw(X))

@@ -21,7 +21,7 @@ from .schema import InputError, InputSchema, kind_of, shown, storable
 
 # %% auto #0
 __all__ = ['EVENT_TIME_PATTERN', 'MLFLOW_KEYS', 'REQUEST_ID_REASON', 'read_limited', 'read_body', 'receive_body', 'parse_json',
-           'predict_body', 'event_times', 'mlflow_records', 'csv_records', 'FeedbackItem', 'FeedbackBody',
+           'predict_body', 'event_times', 'mlflow_rows', 'csv_records', 'FeedbackItem', 'FeedbackBody',
            'feedback_items']
 
 # %% ../../nbs/04_serve/06_protocol.ipynb #03fa7602
@@ -116,22 +116,21 @@ def event_times(body: dict, # a /predict body
 # %% ../../nbs/04_serve/06_protocol.ipynb #941fa5ee
 MLFLOW_KEYS = ('dataframe_split', 'dataframe_records', 'instances', 'inputs')
 
-def _split_records(value, key: str) -> list:
-    "The records of MLflow's `dataframe_split` {columns, data}."
+def _split_columns(value, key: str) -> tuple[dict, int]:
+    "({column: values}, rows) of MLflow's `dataframe_split` {columns, data}: the rows turned into columns in one pass, no record per row."
     if not isinstance(value, dict): raise InputError(key, f'expected an object with "columns" and "data", got {kind_of(value)}')
     cols, data = value.get('columns'), value.get('data')
     if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols): raise InputError(f'{key}.columns', 'expected an array of column names')
     if not isinstance(data, list): raise InputError(f'{key}.data', f'expected an array of rows, got {kind_of(data)}')
-    out = []
-    for i, row in enumerate(data):
-        if not isinstance(row, list) or len(row) != len(cols):
-            raise InputError(f'{key}.data[{i}]', f'expected an array of {len(cols)} values (one per column), got {kind_of(row)}' + (f' of {len(row)}' if isinstance(row, list) else ''))
-        out.append(dict(zip(cols, row)))
-    return out
+    width = len(cols)
+    if not all(type(row) is list and len(row) == width for row in data):
+        i, row = next((i, row) for i, row in enumerate(data) if type(row) is not list or len(row) != width)
+        raise InputError(f'{key}.data[{i}]', f'expected an array of {width} values (one per column), got {kind_of(row)}' + (f' of {len(row)}' if isinstance(row, list) else ''))
+    return dict(zip(cols, map(list, zip(*data)))) if data else {c: [] for c in cols}, len(data)
 
-def mlflow_records(body, # the parsed JSON of an /invocations request
-                  ) -> tuple[list, str]:
-    "(records, where they are in the body) from an MLflow scoring-server JSON body."
+def mlflow_rows(body, # the parsed JSON of an /invocations request
+               ) -> tuple[list | tuple[dict, int], str]:
+    "(records, or ({column: values}, rows) for the column-wise formats; where they are in the body) from an MLflow scoring-server JSON body."
     if not isinstance(body, dict): raise InputError('body', f'expected an object with one of {list(MLFLOW_KEYS)}, got {kind_of(body)}')
     keys = [k for k in MLFLOW_KEYS if k in body]
     unknown = [k for k in body if k not in MLFLOW_KEYS and k != 'params']
@@ -139,11 +138,11 @@ def mlflow_records(body, # the parsed JSON of an /invocations request
     if not isinstance(body.get('params', {}), dict): raise InputError('params', f'expected an object, got {kind_of(body["params"])}')
     if len(keys) != 1: raise InputError('body', f'expected exactly one of {list(MLFLOW_KEYS)}, got {sorted(k for k in body if k != "params") or "none"}')
     key, value = keys[0], body[keys[0]]
-    if key == 'dataframe_split': return _split_records(value, key), f'{key}.data'
+    if key == 'dataframe_split': return _split_columns(value, key), f'{key}.data'
     if key == 'inputs' and isinstance(value, dict):  # columnar: {column: [values]}
         lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
         if len(lengths) != 1 or -1 in lengths: raise InputError(key, 'expected equal-length arrays, one per column')
-        return [dict(zip(value, row)) for row in zip(*value.values())], key
+        return (value, lengths.pop()), key
     return value, key
 
 # %% ../../nbs/04_serve/06_protocol.ipynb #c73964ee

@@ -14,7 +14,8 @@ import pandas as pd
 from ..errors import UserError
 
 # %% auto #0
-__all__ = ['MAX_INT', 'InputError', 'kind_of', 'shown', 'storable', 'InputSchema', 'columns', 'table_columns', 'frame']
+__all__ = ['MAX_INT', 'InputError', 'kind_of', 'shown', 'storable', 'InputSchema', 'columns', 'column_values', 'table_columns',
+           'frame']
 
 # %% ../../nbs/04_serve/02_schema.ipynb #b1a74903
 class InputError(UserError, ValueError):
@@ -177,6 +178,28 @@ def columns(self: InputSchema, records, # the records of a request: a list of {f
             raise InputError(f'{where}[{i}].{unknown[0]}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
     return out
 InputSchema.columns = columns
+
+# %% ../../nbs/04_serve/02_schema.ipynb #76d4dbc4
+def column_values(self: InputSchema, table: dict, # {column: values}, every column as long as the others
+                  n: int, # the rows of the table
+                  max_rows: int = 10_000, # more rows are refused with 413
+                  extra: str = 'forbid', # 'forbid' unknown columns, or 'ignore' them
+                  where: str = 'records', # the rows' place in the body, for error messages
+                 ) -> dict[str, list]:
+    "Check a table sent column-wise against the schema; {feature: values}, an absent nullable column as None."
+    if n == 0: raise InputError(where, 'expected at least one record, got an empty array')
+    if n > max_rows: raise InputError(where, f'{n} records is more than the limit of {max_rows} per request', 413)
+    if extra == 'forbid' and (unknown := [k for k in table if k not in self._known]):
+        close = difflib.get_close_matches(str(unknown[0]), self.names, n=1)
+        raise InputError(f'{where}[0].{unknown[0]}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
+    out = {}
+    for spec in self._spec:
+        name, nullable = spec[0], spec[3]
+        if name in table: out[name] = _checked(list(table[name]), spec, where)
+        elif nullable: out[name] = [None] * n
+        else: raise InputError(f'{where}[0].{name}', 'required field is missing')
+    return out
+InputSchema.column_values = column_values
 
 # %% ../../nbs/04_serve/02_schema.ipynb #f2a692e8
 def _python_values(s: pd.Series, spec: tuple, where: str) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from itertools import repeat
 from pathlib import Path
 from typing import Mapping
 
@@ -78,21 +79,17 @@ Service.start, Service.stop, Service.log_failing = start, stop, log_failing
 
 # %% ../../nbs/04_serve/09_service.ipynb #6d647df8
 def log_rows(self: Service, p: Predictor, # the model that answered
-             records: list, # the request's records
+             cols: dict[str, list], # the request's checked columns
              out: dict, # its predictions
              ids: list[str], # one request id per row
              route: str, # 'predict' or 'invocations'
-             names: list[str] | None = None, # the features to keep of each record (None: the whole record)
              times: list | None = None, # when each predicted event happens, if the client said
             ):
     "Queue the rows `p` served for the prediction log."
-    now, version = utcnow(), p.version
+    n, names = len(ids), p.schema.names
     values, labels, probs = logged_outputs(p, out)
-    known = p.schema._known  # with extra fields allowed (/invocations), only the features are logged
-    feats = records if names is None else [r if r.keys() <= known else {k: r.get(k) for k in names} for r in records]
-    times = times or [None] * len(ids)
-    self.log.add([{'request_id': i, 'created_at': now, 'event_time': t, 'model_version': version, 'route': route, 'features': f,
-                   'prediction': v, 'label': lab, 'probabilities': pr} for i, f, v, lab, pr, t in zip(ids, feats, values, labels, probs, times)])
+    feats = [dict(zip(names, row)) for row in zip(*(cols[k] for k in names))]
+    self.log.add(list(zip(ids, repeat(utcnow(), n), times or repeat(None, n), repeat(p.version, n), repeat(route, n), feats, values, labels, probs)))
 Service.log_rows = log_rows
 
 def logged_outputs(p: Predictor, # the model that answered
