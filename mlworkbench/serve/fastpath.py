@@ -105,7 +105,7 @@ class FastHGB:
             if name == 'encoder': self.blocks.append(('lookup', idx, [_code_table(trans, j) for j in range(len(idx))]))
             elif name == 'numerical': self.blocks.append(('number', idx, None))
             else: raise ValueError(f'unknown step {name!r} in the model\'s preprocessor')
-        if self.categories and not any(kind == 'lookup' for kind, *_ in self.blocks):  # codes are the encoder's: none, no codes to trust
+        if self.categories and not any(kind == 'lookup' for kind, *_ in self.blocks):  # the bins are only right for the encoder's codes
             raise ValueError('categorical features without the model\'s internal encoder')
 
     def __repr__(self): return f'FastHGB({type(self.est).__name__}, {sum(map(len, self.trees))} trees)'

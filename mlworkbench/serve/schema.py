@@ -155,6 +155,12 @@ def _checked(col: list, spec: tuple, where: str, absent=lambda i: False) -> list
         raise _bad_value(field, v, is_number, integer, nullable)
     return col
 
+def _unknown(self: InputSchema, where: str, name) -> InputError:
+    "The error for a field `name` the model does not take, suggesting the feature it may mean."
+    close = difflib.get_close_matches(str(name), self.names, n=1)
+    return InputError(f'{where}.{name}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
+InputSchema._unknown = _unknown
+
 def columns(self: InputSchema, records, # the records of a request: a list of {feature: value}
             max_rows: int = 10_000, # more records are refused with 413
             extra: str = 'forbid', # 'forbid' unknown fields, or 'ignore' them
@@ -173,9 +179,7 @@ def columns(self: InputSchema, records, # the records of a request: a list of {f
         known = self._known
         for i, r in enumerate(records):
             if r.keys() <= known: continue
-            unknown = [k for k in r if k not in known]
-            close = difflib.get_close_matches(str(unknown[0]), self.names, n=1)
-            raise InputError(f'{where}[{i}].{unknown[0]}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
+            raise self._unknown(f'{where}[{i}]', next(k for k in r if k not in known))
     return out
 InputSchema.columns = columns
 
@@ -189,9 +193,7 @@ def column_values(self: InputSchema, table: dict, # {column: values}, every colu
     "Check a table sent column-wise against the schema; {feature: values}, an absent nullable column as None."
     if n == 0: raise InputError(where, 'expected at least one record, got an empty array')
     if n > max_rows: raise InputError(where, f'{n} records is more than the limit of {max_rows} per request', 413)
-    if extra == 'forbid' and (unknown := [k for k in table if k not in self._known]):
-        close = difflib.get_close_matches(str(unknown[0]), self.names, n=1)
-        raise InputError(f'{where}[0].{unknown[0]}', 'unknown field' + (f"; did you mean '{close[0]}'?" if close else f'; the model takes {self.names}'))
+    if extra == 'forbid' and (unknown := [k for k in table if k not in self._known]): raise self._unknown(f'{where}[0]', unknown[0])
     out = {}
     for spec in self._spec:
         name, nullable = spec[0], spec[3]
