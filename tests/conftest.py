@@ -326,3 +326,11 @@ def postgres_url():
     finally:
         subprocess.run([*as_user, str(PG_BIN / 'pg_ctl'), '-D', str(base / 'data'), '-m', 'fast', '-w', 'stop'], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def dask_client():
+    "A real Dask cluster for a test module: a LocalCluster of two single-threaded worker processes on 127.0.0.1, stopped after it."
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host='127.0.0.1', dashboard_address=None, memory_limit='2GiB') as cluster, Client(cluster) as c:
+        yield c

@@ -13,13 +13,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope='module')
-def client():
-    from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host='127.0.0.1', dashboard_address=None, memory_limit='2GiB') as cluster, Client(cluster) as c:
-        yield c
-
-
-@pytest.fixture(scope='module')
 def flights():
     "The default data as ingest reads it, and params.yaml's prep."
     from mlworkbench.config.params import load_params
@@ -28,27 +21,27 @@ def flights():
     return {name: read_table(location, name) for name, location in p.ingest.tables.items() if name in p.prep.columns}, p
 
 
-def test_default_data_gives_prepares_rows_on_a_cluster_also_when_a_worker_is_killed(client, flights, tmp_path):
+def test_default_data_gives_prepares_rows_on_a_cluster_also_when_a_worker_is_killed(dask_client, flights, tmp_path):
     "The scheduler reruns a lost worker's tasks on the other (its nanny restarts it): the run completes with prepare's rows, counts and notes."
     import dask.dataframe as dd
     from mlworkbench.data.partitions import prepare_partitions
     from mlworkbench.data.prep import prepare
     raw, p = flights
     local = prepare(raw, p.data, p.prep)
-    pids = client.run(os.getpid)
+    pids = dask_client.run(os.getpid)
     done = {}
     parts = raw | {'flights': dd.from_pandas(raw['flights'], npartitions=12)}
     run = threading.Thread(target=lambda: done.update(result=prepare_partitions(parts, p.data, p.prep, tmp_path / 'prepared')))
     run.start()
     deadline = time.monotonic() + 60
-    while not client.processing() or not any(client.processing().values()):  # wait until the workers hold tasks
+    while not dask_client.processing() or not any(dask_client.processing().values()):  # wait until the workers hold tasks
         assert time.monotonic() < deadline, 'no task ever ran'
         time.sleep(0.05)
     victim = next(iter(pids.values()))
     os.kill(victim, signal.SIGKILL)
     run.join(timeout=240)
     assert not run.is_alive() and 'result' in done
-    assert victim not in client.run(os.getpid).values()
+    assert victim not in dask_client.run(os.getpid).values()
     for name, df in local.splits.items():
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), df)
     assert done['result'].log.steps == local.log.steps and done['result'].log.notes == local.log.notes
@@ -75,7 +68,7 @@ def test_the_data_stages_on_dask_write_what_the_local_backend_writes(tmp_path):
     assert 'distributed.shuffle' not in report  # no scheduler chatter in a stakeholder's page
 
 
-def test_a_random_split_on_a_cluster_picks_the_rows_prepare_picks(client, flights, tmp_path):
+def test_a_random_split_on_a_cluster_picks_the_rows_prepare_picks(dask_client, flights, tmp_path):
     "A table without a time column, deduplicated (a shuffle that loses the file order) and split at random: the workers write prepare's rows."
     import dask.dataframe as dd
     from mlworkbench.config.params import DataParams, SplitParams

@@ -124,6 +124,7 @@ class TrainParams(Section):
     metric: str | dict[Literal['regression', 'classification'], str] = 'mae'  # what selection optimises (TRAIN_METRICS), or one per task: {regression: mae, classification: roc_auc}
     search: Literal['random', 'halving'] = 'random'  # how each candidate is tuned
     tune_rows: int | None = Field(None, gt=0)  # tune on a seeded sample of this many rows (refit uses all)
+    fit_rows: int | None = Field(None, gt=0)  # train on a seeded sample of this many training rows, the rest never read (None: all)
     n_jobs: int = Field(1, ge=-1)  # parallel fits; -1: one per core
     cv: CVParams = CVParams()
     baselines: list[str] = ['dummy', 'linear']  # candidate names that are baselines, not contenders

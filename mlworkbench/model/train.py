@@ -5,7 +5,6 @@
 # %% ../../nbs/03_model/05_train.ipynb #f4d01fe4
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import platform
@@ -23,12 +22,13 @@ from .candidates import SCORERS, check_train_params, make_pipeline, scoring
 from .features import build_features, feature_roles
 from .modelfile import save_model
 from .record import ModelRecord
+from .scale import fan_out, path_sha256, sample_positions
 from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['cv_splitter', 'warn_rare_classes', 'Selection', 'select_model', 'linear_inference', 'out_of_fold',
-           'decision_threshold', 'feature_schema', 'local_time_range', 'file_sha256', 'library_versions',
-           'class_labels', 'write_training', 'plot_candidates', 'plot_coefficients']
+           'decision_threshold', 'feature_schema', 'local_time_range', 'library_versions', 'class_labels',
+           'write_training', 'plot_candidates', 'plot_coefficients']
 
 # %% ../../nbs/03_model/05_train.ipynb #9c442e08
 def cv_splitter(task: str, # 'regression' or 'classification'
@@ -74,10 +74,9 @@ def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scori
 
 # %% ../../nbs/03_model/05_train.ipynb #18382530
 def _tuning_rows(X: pd.DataFrame, y: pd.Series, n: int | None, seed: int):
-    "A seeded sample of `n` rows in their original (time) order, or everything."
-    if not n or n >= len(X): return X, y
-    idx = np.sort(np.random.default_rng(seed).choice(len(X), n, replace=False))
-    return X.iloc[idx], y.iloc[idx]
+    "A seeded sample of `n` rows in their original (time) order (`sample_positions`), or everything."
+    idx = sample_positions(len(X), n, seed)
+    return (X, y) if idx is None else (X.iloc[idx], y.iloc[idx])
 
 # %% ../../nbs/03_model/05_train.ipynb #c85eeb41
 def _tune(name: str, cand: Candidate, pipe, X, y, train: TrainParams, splitter, scoring) -> tuple[list[dict], dict]:
@@ -90,7 +89,8 @@ def _tune(name: str, cand: Candidate, pipe, X, y, train: TrainParams, splitter, 
     top = int(res['mean_test_score'].to_numpy().argmax())
     best = {'candidate': name, 'estimator': cand.estimator, 'baseline': name in train.baselines,
             'cv_mean': res['mean_test_score'].iloc[top], 'cv_std': res['std_test_score'].iloc[top],
-            'fold_scores': [float(res[f].iloc[top]) for f in folds], 'params': params[top]}
+            'fold_scores': [float(res[f].iloc[top]) for f in folds], 'params': params[top],
+            'tuned_on': int(res['n_resources'].iloc[top]) if 'n_resources' in res else len(X)}  # halving: the last round's rows
     return tried, best
 
 # %% ../../nbs/03_model/05_train.ipynb #198cb1cc
@@ -107,6 +107,7 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
                  features: FeaturesParams, # how the features are built
                  train: TrainParams, # the candidates, the metric, the folds and the search
                  progress: bool | None = None, # a progress bar over the candidates (default: `train.progress`)
+                 client=None, # a `distributed.Client`: the cross-validation fits run on its workers (`fan_out`)
                 ) -> Selection:
     "Tune every candidate on the same folds, pick the best by `train.metric`, refit it and the baselines on `df`."
     check_train_params(train, data.task)
@@ -115,9 +116,10 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
         # a category first seen in a validation fold is expected, and handled by the encoders
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
         warnings.filterwarnings('ignore', message='The least populated class in y has only', category=UserWarning)  # said by `warn_rare_classes`
-        return _select(df, data, features, train, train.progress if progress is None else progress)
+        return _select(df, data, features, train, train.progress if progress is None else progress, client)
 
-def _select(df, data, features, train, progress: bool) -> Selection:
+# %% ../../nbs/03_model/05_train.ipynb #ec7c50ec
+def _select(df, data, features, train, progress: bool, client) -> Selection:
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
@@ -125,9 +127,10 @@ def _select(df, data, features, train, progress: bool) -> Selection:
     if data.task == 'classification': warn_rare_classes(yt, train.cv.folds)
     scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
-    for name, cand in progress_bar(train.candidates.items(), desc='candidates', enabled=progress):
-        t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, scorer)
-        tried, best = tried + t, best + [b]
+    with fan_out(client, Xt, yt):  # on a cluster, the tuning rows go to each worker once for every candidate's fits
+        for name, cand in progress_bar(train.candidates.items(), desc='candidates', enabled=progress):
+            t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, scorer)
+            tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)
     sign = -1 if SCORERS[train.metric][0].startswith('neg_') else 1  # report errors as positive numbers
     best['cv_mean'] = sign * best['cv_mean']
@@ -135,6 +138,7 @@ def _select(df, data, features, train, progress: bool) -> Selection:
     tried = pd.DataFrame(tried).assign(cv_mean=lambda t: sign * t['cv_mean'])
     contenders = best[~best['baseline']]
     chosen = contenders.iloc[int((sign * contenders['cv_mean']).to_numpy().argmax())]['candidate']
+    best['refit_on'] = [len(X) if c == chosen or c in train.baselines else 0 for c in best['candidate']]  # the others are not kept
     def refit(name):
         row = best.set_index('candidate').loc[name]
         pipe = make_pipeline(train.candidates[name], roles, features, data.task, train.seed)
@@ -254,11 +258,6 @@ def local_time_range(df: pd.DataFrame, # rows with a time column
     t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
     return [t.min().isoformat(), t.max().isoformat()]
 
-def file_sha256(path: str | Path, # a file
-               ) -> str:
-    "sha256 of a file's bytes."
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def library_versions() -> dict:
     "Versions that decide whether a saved model loads and behaves the same."
     import sklearn, skops, scipy
@@ -280,7 +279,7 @@ def write_training(sel: Selection, # from `select_model`
                    data: DataParams, # what the dataset is
                    features: FeaturesParams, # the features params, recorded
                    train: TrainParams, # the train params, recorded as they ran for the task
-                   data_path: str | Path, # the training data's file, hashed into the record
+                   data_path: str | Path, # the training data's file (or folder of parts), hashed into the record
                    models_dir: str | Path = 'models', # where model.skops, baselines/ and model.json go
                    reports_dir: str | Path = 'reports', # where candidates.csv and train.json go
                    threshold: float | None = None, # a classifier's decision threshold (`decision_threshold`)
@@ -298,9 +297,10 @@ def write_training(sel: Selection, # from `select_model`
         'classes': class_labels(df[data.target], sel.model.classes_) if data.task == 'classification' else None,  # the last is predict_proba's last column
         'threshold': threshold, 'chosen': sel.chosen, 'estimator': best.loc[sel.chosen, 'estimator'],
         'metric': train.metric, 'cv': {name: {'mean': float(r['cv_mean']), 'std': float(r['cv_std']), 'folds': r['fold_scores'],
-                                              'params': r['params'], 'baseline': bool(r['baseline'])} for name, r in best.iterrows()},
+                                              'params': r['params'], 'baseline': bool(r['baseline']), 'rows': int(r['tuned_on'])} for name, r in best.iterrows()},
         'params': {'data': data.model_dump(mode='json'), 'features': features.model_dump(mode='json'), 'train': train.model_dump(mode='json', by_alias=True)},
-        'training_data': {'path': str(data_path), 'sha256': file_sha256(data_path), 'rows': len(df),
+        'training_data': {'path': str(data_path), 'sha256': path_sha256(data_path), 'rows': len(df),
+                          'file_rows': df.attrs.get('file_rows', len(df)),  # more when `read_rows` sampled train.fit_rows of them
                           'time_range': local_time_range(df, data.time_column, data.timezone) if data.time_column else None},
         'model_sha256': digest, 'versions': library_versions(),  # no git revision: this file is committed in the commit it would name (the registry records it)
     }

@@ -316,7 +316,7 @@ def _model_sections(task, sizes, parts, slices, target, metric, folds) -> dict:
     "features, train and evaluate, sized for the splits."
     return {
         'features': {'exclude': [], 'cyclical': {p: _PERIODS[p] for p in parts}, 'min_frequency': max(5, min(50, sizes['train'] // 200)), 'max_categories': 40},
-        'train': {'seed': 42, 'metric': {'regression': 'mae', 'classification': metric if task == 'classification' else 'roc_auc'}, 'search': 'random', 'tune_rows': 40000, 'n_jobs': 2,
+        'train': {'seed': 42, 'metric': {'regression': 'mae', 'classification': metric if task == 'classification' else 'roc_auc'}, 'search': 'random', 'tune_rows': 40000, 'fit_rows': None, 'n_jobs': 2,
                   'cv': {'folds': folds, 'gap': 0}, 'baselines': ['dummy', 'linear'], 'progress': True,
                   'candidates': _candidates(task, metric, sizes['train'])},
         'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': _slice_min_rows(sizes),
