@@ -334,3 +334,15 @@ def dask_client():
     from distributed import Client, LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host='127.0.0.1', dashboard_address=None, memory_limit='2GiB') as cluster, Client(cluster) as c:
         yield c
+
+
+def kill_a_busy_worker(client, run, timeout=60):
+    "SIGKILL a worker while it holds tasks of `run` (a started thread); the process id it had."
+    import os, signal, time
+    pids = client.run(os.getpid)
+    deadline = time.monotonic() + timeout
+    while not (busy := [w for w, tasks in client.processing().items() if tasks]):
+        assert run.is_alive() and time.monotonic() < deadline, 'no task ever ran'
+        time.sleep(0.01)
+    os.kill(pids[busy[0]], signal.SIGKILL)
+    return pids[busy[0]]

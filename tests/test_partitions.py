@@ -1,13 +1,11 @@
 "Ingest and prep on partitions, on a real Dask cluster (a LocalCluster of two worker processes on 127.0.0.1): the default data gives prepare's rows exactly, and a worker killed mid-prep changes nothing."
 import os
-import signal
 import threading
-import time
 
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import REPO, kill_a_busy_worker
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +26,15 @@ def test_default_data_gives_prepares_rows_on_a_cluster_also_when_a_worker_is_kil
     from mlworkbench.data.prep import prepare
     raw, p = flights
     local = prepare(raw, p.data, p.prep)
-    pids = dask_client.run(os.getpid)
     done = {}
     parts = raw | {'flights': dd.from_pandas(raw['flights'], npartitions=12)}
     run = threading.Thread(target=lambda: done.update(result=prepare_partitions(parts, p.data, p.prep, tmp_path / 'prepared')))
     run.start()
-    deadline = time.monotonic() + 60
-    while not dask_client.processing() or not any(dask_client.processing().values()):  # wait until the workers hold tasks
-        assert time.monotonic() < deadline, 'no task ever ran'
-        time.sleep(0.05)
-    victim = next(iter(pids.values()))
-    os.kill(victim, signal.SIGKILL)
+    victim = kill_a_busy_worker(dask_client, run)
     run.join(timeout=240)
     assert not run.is_alive() and 'result' in done
-    assert victim not in dask_client.run(os.getpid).values()
+    dask_client.wait_for_workers(2, timeout=60)
+    assert victim not in dask_client.run(os.getpid).values()  # killed, and its nanny started another
     for name, df in local.splits.items():
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / 'prepared' / f'{name}.parquet'), df)
     assert done['result'].log.steps == local.log.steps and done['result'].log.notes == local.log.notes

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import Project, fast
+from conftest import Project, fast, kill_a_busy_worker
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def _params():
 
 
 def test_a_selection_on_the_cluster_is_the_one_this_process_makes(dask_client):
-    "Every cross-validation fit is a task on a worker, the tuning rows are scattered once for all candidates, and the scores, the choice and the model are identical."
+    "Every cross-validation fit is a task on a worker, the tuning rows and folds are scattered once for all candidates (joblib sends nothing more), and the scores, the choice and the model are identical."
     from distributed import get_task_stream
     from mlworkbench.model.train import select_model
     df = _table()
@@ -42,12 +42,31 @@ def test_a_selection_on_the_cluster_is_the_one_this_process_makes(dask_client):
     pd.testing.assert_frame_equal(there.best_per_candidate, here.best_per_candidate)
     assert there.chosen == here.chosen == 'hgb'
     np.testing.assert_array_equal(there.model.predict(df), here.model.predict(df))
-    first, *later = scattered
-    assert [type(d).__name__ for d in first] == ['DataFrame', 'Series'] and [len(d) for d in first] == [1500, 1500]  # X and y of the tuning sample
-    sent_again = [type(d).__name__ for batch in later for d in (batch if isinstance(batch, list) else [batch]) if isinstance(d, (pd.DataFrame, pd.Series))]
-    assert not sent_again, sent_again  # joblib scatters only the folds' row numbers after that, never the data again
+    (first,) = scattered  # once, for every candidate: X and y of the tuning sample and each fold's row numbers
+    assert [type(d).__name__ for d in first[:2]] == ['DataFrame', 'Series'] and [len(d) for d in first[:2]] == [1500, 1500]
+    assert len(first) == 2 + 2 * train.cv.folds and all(isinstance(d, np.ndarray) for d in first[2:])
     ran = {t['worker'] for t in stream.data}
     assert len(stream.data) >= 3 and len(ran) == 2, (len(stream.data), ran)  # the fits ran as tasks, on both workers
+
+
+def test_a_worker_killed_mid_search_changes_nothing(dask_client):
+    "A fit lost with its worker is rerun by the scheduler on another (the nanny restarts the dead one): the same selection."
+    import os, threading
+    from mlworkbench.model.train import select_model
+    df = _table()
+    data, features, train = _params()
+    here = select_model(df, data, features, train)
+    out = {}
+    run = threading.Thread(target=lambda: out.update(sel=select_model(df, data, features, train, client=dask_client)))
+    run.start()
+    victim = kill_a_busy_worker(dask_client, run)
+    run.join(timeout=120)
+    stuck = {} if not run.is_alive() else dask_client.run_on_scheduler(lambda dask_scheduler: {str(k): ts.state for k, ts in dask_scheduler.tasks.items()})
+    assert not run.is_alive() and 'sel' in out, f'the search did not finish after a worker was killed; the scheduler holds {stuck}'
+    dask_client.wait_for_workers(2, timeout=60)
+    assert victim not in dask_client.run(os.getpid).values()
+    pd.testing.assert_frame_equal(out['sel'].best_per_candidate, here.best_per_candidate)
+    np.testing.assert_array_equal(out['sel'].model.predict(df), here.model.predict(df))
 
 
 def test_the_workers_run_single_threaded_fits(dask_client):

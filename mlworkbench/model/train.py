@@ -123,13 +123,13 @@ def _select(df, data, features, train, progress: bool, client) -> Selection:
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
-    splitter = cv_splitter(data.task, train.cv, bool(data.time_column), train.seed)
+    folds = list(cv_splitter(data.task, train.cv, bool(data.time_column), train.seed).split(Xt, yt))  # every candidate's, fixed
     if data.task == 'classification': warn_rare_classes(yt, train.cv.folds)
     scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
-    with fan_out(client, Xt, yt):  # on a cluster, the tuning rows go to each worker once for every candidate's fits
+    with fan_out(client, Xt, yt, *(rows for fold in folds for rows in fold)):  # to each worker once, and on all: a lost worker loses nothing
         for name, cand in progress_bar(train.candidates.items(), desc='candidates', enabled=progress):
-            t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, splitter, scorer)
+            t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, folds, scorer)
             tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)
     sign = -1 if SCORERS[train.metric][0].startswith('neg_') else 1  # report errors as positive numbers

@@ -14,7 +14,7 @@ from ..config.section import ParamsError
 from ..progress import stage_message
 
 # %% auto #0
-__all__ = ['Compute', 'compute_session']
+__all__ = ['Compute', 'lost_worker_error', 'compute_session']
 
 # %% ../../nbs/06_workbench/11_compute.ipynb #ae7f8f40
 @dataclass
@@ -34,6 +34,16 @@ class Compute:
         return where + (f'; dashboard, live while the stage runs: {self.dashboard}' if self.dashboard else '') + '.'
 
     def _repr_markdown_(self): return self.description
+
+# %% ../../nbs/06_workbench/11_compute.ipynb #065676e6
+def lost_worker_error(e, # distributed's `KilledWorker`: a task whose workers kept dying
+                      params: ComputeParams, # the `compute` section the stage ran on
+                     ) -> ParamsError:
+    "One line for a task the cluster gave up on: which, where, and the setting that usually cures it (memory)."
+    where = (f"compute.address: the workers of the cluster at {params.address} need more memory" if params.address else
+             f"compute.memory_limit: give each worker more than {params.memory_limit}")
+    return ParamsError(f'{where}, or cut the input into more, smaller parts: Dask workers died {e.allowed_failures + 1} time(s) running '
+                       f'task {e.task!r}, the last at {e.last_worker.address} (out of memory, or killed), and the cluster gave up on it')
 
 # %% ../../nbs/06_workbench/11_compute.ipynb #449e8ae7
 def _client(params: ComputeParams):
@@ -62,7 +72,9 @@ def compute_session(params: ComputeParams | None = None, # `compute` of params.y
     try:
         compute = Compute('dask', client, client.dashboard_link if params.dashboard_address or params.address else None)
         announce(compute.description)
-        yield compute
+        from distributed import KilledWorker
+        try: yield compute
+        except KilledWorker as e: raise lost_worker_error(e, params) from None
     finally:
         client.close()
         if cluster is not None: cluster.close()
