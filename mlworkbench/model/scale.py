@@ -75,12 +75,22 @@ def path_sha256(path: str | Path, # a file, or a folder of parts
     return h.hexdigest()
 
 # %% ../../nbs/03_model/14_scale.ipynb #0864b45d
+def _scatter_once_backend(scatter=(), **kwargs):
+    "joblib's Dask backend, `scatter` sent to every worker under fresh keys: the same data scattered again under its content hash can cancel or hang the next run's tasks (distributed#4612)."
+    from joblib._dask import DaskDistributedBackend
+    backend = DaskDistributedBackend(**kwargs)
+    backend._scatter = list(scatter)  # kept alive for as long as the backend: the ids below must stay theirs
+    futures = backend.client.scatter(backend._scatter, broadcast=True, hash=False)
+    backend.data_futures = {id(x): f for x, f in zip(backend._scatter, futures)}
+    return backend
+
 @contextmanager
 def fan_out(client, # a `distributed.Client`; None: joblib's own processes on this machine (`train.n_jobs`)
-            *data, # what every fit reads (X, y): sent to each worker once, not with every task
+            *data, # what every fit reads (X, y, the folds): sent to each worker once, not with every task
            ):
     "Run the joblib work of the block (scikit-learn's cross-validation) on the workers of `client`."
     if client is None:
         yield; return
-    from joblib import parallel_config
-    with parallel_config(backend='dask', client=client, scatter=list(data)): yield
+    from joblib import parallel_config, register_parallel_backend
+    register_parallel_backend('mlworkbench-dask', _scatter_once_backend)
+    with parallel_config(backend='mlworkbench-dask', client=client, scatter=list(data)): yield

@@ -40,8 +40,9 @@ def lost_worker_error(e, # distributed's `KilledWorker`: a task whose workers ke
                       params: ComputeParams, # the `compute` section the stage ran on
                      ) -> ParamsError:
     "One line for a task the cluster gave up on: which, where, and the setting that usually cures it (memory)."
+    from dask.utils import format_bytes, parse_bytes
     where = (f"compute.address: the workers of the cluster at {params.address} need more memory" if params.address else
-             f"compute.memory_limit: give each worker more than {params.memory_limit}")
+             f"compute.memory_limit: give each worker more than {format_bytes(parse_bytes(params.memory_limit))}")
     return ParamsError(f'{where}, or cut the input into more, smaller parts: Dask workers died {e.allowed_failures + 1} time(s) running '
                        f'task {e.task!r}, the last at {e.last_worker.address} (out of memory, or killed), and the cluster gave up on it')
 
