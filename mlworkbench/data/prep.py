@@ -56,7 +56,14 @@ def drop_duplicates(df: pd.DataFrame, # the main table
                     ignore: list[str] = (), # columns not compared (prep.drop_columns)
                    ) -> pd.DataFrame:
     "`df` without rows that repeat an earlier one in every column but `ignore` (ids and columns dropped later: the model never sees them)."
-    return df[~df.duplicated([c for c in df.columns if c not in set(ignore)])]
+    cols = [c for c in df.columns if c not in set(ignore)]
+    if not cols or not len(df): return df  # nothing to compare (pandas' duplicated fails on no columns)
+    # pandas' duplicated over many columns combines and re-sorts their codes: 21x the time at 10x the rows. A 64-bit hash
+    # per row finds the candidates in one pass, and only those are compared value by value: exact, and the same rows kept.
+    candidates = pd.util.hash_pandas_object(df[cols], index=False).duplicated(keep=False).to_numpy()
+    repeats = np.zeros(len(df), dtype=bool)
+    repeats[candidates] = df.loc[candidates, cols].duplicated().to_numpy()
+    return df[~repeats]
 
 def null_out_of_range(df: pd.DataFrame, # the main table, after the joins
                       valid_ranges: dict, # column -> (low, high), None for an open end (prep.valid_ranges)
