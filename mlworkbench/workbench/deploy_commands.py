@@ -16,7 +16,7 @@ __all__ = ['service_client', 'cmd_registry_list', 'cmd_registry_register', 'cmd_
 
 # %% ../../nbs/06_workbench/12_deploy_commands.ipynb #12ccac6d
 def service_client(args):
-    "A client of the running service (`service_address`: --url, MLWB_SERVE_*, the running `mlwb serve`, params.yaml); the admin token from its env var."
+    "A client of the running service (`service_address`: `--url`, `MLWB_SERVE_*`, the running `mlwb serve`, params.yaml); the admin token from its env var."
     import os
     from mlworkbench.config.settings import service_address
     from mlworkbench.serve.client import ServiceClient
@@ -75,7 +75,7 @@ def cmd_registry_rollback(args):
 
 # %% ../../nbs/06_workbench/12_deploy_commands.ipynb #0042a368
 def cmd_serve(args):
-    "Serve the registered model over HTTP (uvicorn); settings from params.yaml `serve`, env MLWB_SERVE_*, then these flags."
+    "Serve the registered model over HTTP (uvicorn); settings from params.yaml `serve`, env `MLWB_SERVE_*`, then these flags."
     from mlworkbench.serve.main import serve  # the web stack: only for this command
     flags = {'host': args.host, 'port': args.port, 'workers': args.workers, 'model': args.model, 'database_url': args.database_url}
     serve(project_settings(args.project, serve=flags), access_log=args.access_log)
