@@ -263,7 +263,7 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab, stage_project):
         for _ in range(300):
             if kernel_frames: break
             page.wait_for_timeout(200)
-        for i in (1, 2):   # the `parameters` cell (params = None), then the imports: stage_params and the prepared data
+        for i in (1, 2):   # the `parameters` cell (params = None), then the imports and stage_params
             run_cell(page, cells.nth(i))
         assert 'Error' not in cells.nth(2).inner_text(), cells.nth(2).inner_text()
         # saved after running: the file DVC depends on keeps its committed bytes (make lab's pre-save hook cleans it)
@@ -280,7 +280,7 @@ def test_jupyterlab_runs_a_pipeline_notebook(visit, lab, stage_project):
         page.keyboard.press('b')
         expect(cells.nth(3).locator('.jp-InputPrompt')).to_have_text(re.compile(r'\[ \]'))
         page.keyboard.press('Enter')
-        page.keyboard.type('p.train.metric, p.data.target, train.shape[0] > 0')
+        page.keyboard.type("p.train.metric, p.data.target, len(read_rows('data/prepared/train.parquet')) > 0")
         page.keyboard.press('Shift+Enter')
         expect(cells.nth(3).locator('.jp-OutputArea-output').first).to_have_text("('mae', 'units_sold', True)", timeout=60000)
         # JupyterLab asks "Would you like to get notified about official Jupyter news?" unless its fetchNews setting
