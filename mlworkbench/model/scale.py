@@ -14,8 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..data.ingest import parquet_files
+
 # %% auto #0
-__all__ = ['sample_positions', 'parquet_files', 'read_rows', 'path_sha256', 'fan_out']
+__all__ = ['sample_positions', 'read_rows', 'path_sha256', 'fan_out']
 
 # %% ../../nbs/03_model/14_scale.ipynb #5c6eaa06
 def sample_positions(total: int, # rows to sample from
@@ -27,14 +29,6 @@ def sample_positions(total: int, # rows to sample from
     return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
 
 # %% ../../nbs/03_model/14_scale.ipynb #5d5826f1
-def parquet_files(path: str | Path, # a Parquet file, or a folder of parts
-                 ) -> list[Path]:
-    "The table's files in the order pandas reads them: the file, or the folder's `*.parquet` parts sorted by name."
-    path = Path(path)
-    files = sorted(path.glob('*.parquet')) if path.is_dir() else [path]
-    if not files or not files[0].exists(): raise FileNotFoundError(f'{path}: no Parquet file there (a file, or a folder of *.parquet parts)')
-    return files
-
 def _read_group(file: Path, group: int, positions: np.ndarray | None) -> pa.Table:
     "Row group `group` of `file`: only the rows at `positions` (counted within the group) when given."
     table = pq.ParquetFile(file).read_row_group(group)
