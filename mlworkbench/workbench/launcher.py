@@ -24,8 +24,8 @@ from pathlib import Path
 from .warm import environment_key, socket_path
 
 # %% auto #0
-__all__ = ['WARM_COMMANDS', 'IDLE_SECONDS', 'PRELOAD', 'preload', 'serve', 'start_server', 'run_warm', 'main', 'invoker_chain',
-           'chain_intact', 'stop_with_invoker']
+__all__ = ['WARM_COMMANDS', 'IDLE_SECONDS', 'PRELOAD', 'preload', 'serve', 'start_server', 'run_warm', 'main',
+           'same_blas_kernels', 'invoker_chain', 'chain_intact', 'stop_with_invoker']
 
 # %% ../../nbs/06_workbench/03_launcher.ipynb #9cf3762c
 WARM_COMMANDS = ('stage', 'collect')  # what dvc.yaml's stages run
@@ -267,12 +267,23 @@ def main(argv: list[str] | None = None, # the arguments after `mlwb` (default: t
         ) -> int:
     "Entry point of `mlwb`: DVC's stage commands run warm when they can; every other command (and `MLWB_WARM=0`) runs here."
     argv = sys.argv[1:] if argv is None else list(argv)
+    same_blas_kernels()  # before anything imports numpy, and before the warm interpreter's key is made
     if argv[:1] and argv[0] in WARM_COMMANDS: stop_with_invoker()
     if argv[:1] and argv[0] in WARM_COMMANDS and os.environ.get('MLWB_WARM', '1') != '0' and _CAN_FORK:
         code = run_warm(argv)
         if code is not None: return code
     from mlworkbench.workbench.cli import main as cli_main
     return cli_main(argv)
+
+# %% ../../nbs/06_workbench/03_launcher.ipynb #fa1f7faf
+def _cpu_flags() -> set[str]:
+    try: return set(next((l for l in open('/proc/cpuinfo') if l.startswith('flags')), '').split(':', 1)[-1].split())
+    except OSError: return set()  # not Linux: OpenBLAS chooses as it does
+
+def same_blas_kernels():
+    "Ask OpenBLAS (numpy's and scipy's) for its Haswell kernels where the CPU has AVX2 and FMA, unless `OPENBLAS_CORETYPE` is set."
+    if 'OPENBLAS_CORETYPE' not in os.environ and {'avx2', 'fma'} <= _cpu_flags(): os.environ['OPENBLAS_CORETYPE'] = 'Haswell'
+
 
 # %% ../../nbs/06_workbench/03_launcher.ipynb #c2d4e6f8
 _SHELLS = ('sh', 'bash', 'dash', 'zsh', 'ksh', 'fish')
