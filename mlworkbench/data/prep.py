@@ -17,9 +17,9 @@ from .ingest import DataError, read_file, write_parquet
 from .validate import validate_table
 
 # %% auto #0
-__all__ = ['SPLITS', 'MAX_CLASSES', 'PrepLog', 'drop_missing_target', 'drop_duplicates', 'null_out_of_range', 'join_table',
-           'add_time_features', 'split_rows', 'check_split_sizes', 'check_splits', 'Prepared', 'load_raw', 'prepare',
-           'write_prepared', 'write_summary', 'plot_steps', 'plot_missing', 'plot_target_by_period']
+__all__ = ['SPLITS', 'MAX_CLASSES', 'PrepLog', 'drop_missing_target', 'row_hashes', 'drop_duplicates', 'null_out_of_range',
+           'join_table', 'add_time_features', 'split_rows', 'check_split_sizes', 'check_splits', 'Prepared', 'load_raw',
+           'prepare', 'write_prepared', 'write_summary', 'plot_steps', 'plot_missing', 'plot_target_by_period']
 
 # %% ../../nbs/02_data/03_prep.ipynb #cafee363
 @dataclass
@@ -52,6 +52,10 @@ def drop_missing_target(df: pd.DataFrame, # the main table
     if len(df) and not known.any(): raise DataError(f"data.target '{target}' is missing in all {len(df):,} rows of the main table: nothing to learn from (is it the right column?)")
     return df[known]
 
+def row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    "A 64-bit hash of each row's values in `columns`: equal rows hash equal (missing values too), so only rows sharing one can repeat."
+    return pd.util.hash_pandas_object(df[columns], index=False).to_numpy()
+
 def drop_duplicates(df: pd.DataFrame, # the main table
                     ignore: list[str] = (), # columns not compared (prep.drop_columns)
                    ) -> pd.DataFrame:
@@ -60,7 +64,7 @@ def drop_duplicates(df: pd.DataFrame, # the main table
     if not cols or not len(df): return df  # nothing to compare (pandas' duplicated fails on no columns)
     # pandas' duplicated over many columns combines and re-sorts their codes: 21x the time at 10x the rows. A 64-bit hash
     # per row finds the candidates in one pass, and only those are compared value by value: exact, and the same rows kept.
-    candidates = pd.util.hash_pandas_object(df[cols], index=False).duplicated(keep=False).to_numpy()
+    candidates = pd.Series(row_hashes(df, cols)).duplicated(keep=False).to_numpy()
     repeats = np.zeros(len(df), dtype=bool)
     repeats[candidates] = df.loc[candidates, cols].duplicated().to_numpy()
     return df[~repeats]

@@ -14,7 +14,7 @@ from ..config.section import ParamsError
 from ..progress import stage_message
 
 # %% auto #0
-__all__ = ['Compute', 'lost_worker_error', 'compute_session']
+__all__ = ['WORKER_ENVIRON', 'Compute', 'lost_worker_error', 'compute_session']
 
 # %% ../../nbs/06_workbench/11_compute.ipynb #ae7f8f40
 @dataclass
@@ -47,6 +47,8 @@ def lost_worker_error(e, # distributed's `KilledWorker`: a task whose workers ke
                        f'task {e.task!r}, the last at {e.last_worker.address} (out of memory, or killed), and the cluster gave up on it')
 
 # %% ../../nbs/06_workbench/11_compute.ipynb #449e8ae7
+WORKER_ENVIRON = {'ARROW_DEFAULT_MEMORY_POOL': 'system'}  # freed Arrow buffers go back to malloc, which distributed's nanny trims
+
 def _client(params: ComputeParams):
     "A connected `distributed.Client` and the cluster to close after it (None for an existing scheduler)."
     from distributed import Client, LocalCluster
@@ -55,8 +57,11 @@ def _client(params: ComputeParams):
         except (OSError, TimeoutError) as e:
             raise ParamsError(f"compute.address: no Dask scheduler answers at {params.address} ({type(e).__name__}); "
                               "start one there (`dask scheduler`) or remove compute.address to run a LocalCluster") from None
-    cluster = LocalCluster(n_workers=params.workers, threads_per_worker=params.threads_per_worker, memory_limit=params.memory_limit,
-                           processes=True, host='127.0.0.1', dashboard_address=params.dashboard_address)
+    import dask
+    environ = {**dask.config.get('distributed.nanny.pre-spawn-environ'), **WORKER_ENVIRON}
+    with dask.config.set({'distributed.nanny.pre-spawn-environ': environ}):  # each nanny reads it as it is made
+        cluster = LocalCluster(n_workers=params.workers, threads_per_worker=params.threads_per_worker, memory_limit=params.memory_limit,
+                               processes=True, host='127.0.0.1', dashboard_address=params.dashboard_address)
     return Client(cluster), cluster
 
 @contextmanager
