@@ -1,4 +1,4 @@
-"""How prep (on both backends), evaluate's bootstrap, the whole evaluate call and `mlwb predict-batch` grow with the rows, on the default data.
+"""How prep (on both backends), evaluate's bootstrap, the whole evaluate call, `mlwb predict-batch` and the monitor grow with the rows, on the default data.
 
 Run from the project root after `make repro` (needs data/raw/, models/ and data/prepared/):
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30         # both parts (evaluate's at 30x: long)
@@ -10,7 +10,8 @@ Each size k is the default test (or production) window resampled with replacemen
 features jittered by 1% of their spread (seed --seed), so no size is a plain copy of another. Every measurement runs in a
 fresh process (wall time, and peak RSS from the kernel's rusage). The bootstrap is measured beside its reference,
 `scipy.stats.bootstrap` (percentile, paired, the same 4 arrays as the paired model-vs-baseline comparison, the same
-resamples). The result is written to benchmarks/RESULTS.md under '## scaling'.
+resamples). The monitor runs on a prediction log made of the production window at each size (the champion's predictions,
+every outcome known). The result is written to benchmarks/RESULTS.md under '## scaling'.
 """
 import argparse
 import json
@@ -35,6 +36,24 @@ if k > 1:
         if c != sys.argv[5]: big[c] = big[c] + rng.normal(0, 0.01 * (float(df[c].std()) or 1.0), len(big)).round(2) * big[c].notna()
 big.to_parquet(out)
 print(len(big))
+'''
+
+MONITOR = r'''
+import json, sys, time, numpy as np, pandas as pd
+from mlworkbench.config.params import load_params
+from mlworkbench.model.modelfile import load_model
+from mlworkbench.model.record import ModelRecord
+from mlworkbench.monitor.monitor import LOG_COLUMNS, monitor
+p = load_params('params.yaml'); record = ModelRecord.read('models/model.json'); model = load_model('models/model.skops')
+prod, reference = pd.read_parquet(sys.argv[1]), pd.read_parquet('data/prepared/test.parquet')
+reference_predictions = pd.read_parquet('reports/test_predictions.parquet')['predicted'].to_numpy()
+names = record.feature_names
+times = prod[record.time_column]
+log = pd.DataFrame({'request_id': [f'r-{i}' for i in range(len(prod))], 'event_time': times, 'created_at': times, 'model_version': 'flights/1',
+                    'route': '/predict', 'prediction': model.predict(prod[names]), 'label': None, 'actual': prod[p.data.target], 'actual_label': None})
+log = pd.concat([log, prod[names].add_prefix('feature.')], axis=1)  # the snapshot the monitor stage reads, every outcome known
+test = json.load(open('reports/metrics.json'))['test']
+t = time.perf_counter(); monitor(log, reference, record, test, p.monitor, reference_predictions, p.data.timezone); print(time.perf_counter() - t)
 '''
 
 EVALUATE = r'''
@@ -217,16 +236,18 @@ def main():
             _, status, usage = os.wait4(proc.pid, 0)
             if status: sys.exit('predict-batch failed')
             batch = (time.perf_counter() - t, usage.ru_maxrss / 2**20)
-            rows_out.append((k, n, ev, ours, ref, batch))
-            print(k, n, ev, ours, ref, batch, flush=True)
+            watched = measured([MONITOR, str(prod)], ROOT)
+            rows_out.append((k, n, ev, ours, ref, batch, watched))
+            print(k, n, ev, ours, ref, batch, watched, flush=True)
     base = rows_out[0]
-    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {b[0]:.1f} s ({b[0] / base[5][0]:.1f}×), {b[1]:.2f} GB |'
-             for k, n, ev, o, r, b in rows_out]
+    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {b[0]:.1f} s ({b[0] / base[5][0]:.1f}×), {b[1]:.2f} GB | {m[0]:.1f} s ({m[0] / base[6][0]:.1f}×), {m[1]:.2f} GB |'
+             for k, n, ev, o, r, b, m in rows_out]
     section = (f'\n## scaling\n\n`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, a.sizes))}` ({time.strftime("%Y-%m-%d")}, 2 cores; the default test and '
                'production windows resampled with 1% jitter to k× their rows; each figure a fresh process; in brackets: the ratio to 1×). '
                'Target (issue 16): at 10× at most 10× the 1× time. The bootstrap: the paired comparison of two models, 4 arrays, '
-               'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference.\n\n'
-               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production (time, peak RSS) |\n| --- | --- | --- | --- | --- | --- |\n'
+               'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference. The monitor: `monitor()` (drift and live performance per window, and the decision) '
+               'on a prediction log made of the production window at that size, every outcome known, as the monitor stage reads it from data/production/log.parquet.\n\n'
+               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production (time, peak RSS) | monitor of production (time, peak RSS) |\n| --- | --- | --- | --- | --- | --- | --- |\n'
                + '\n'.join(lines) + '\n')
     write_section('scaling', section.removeprefix('\n## scaling\n'))
 
