@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import glob
+import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from .validate import validate_table
 # %% auto #0
 __all__ = ['ROW', 'PARTITION_BYTES', 'part_name', 'rowwise', 'with_row_numbers', 'with_hashes', 'first_of_each', 'count_notes',
            'pandas_types', 'partition_bytes', 'row_groups_per_partition', 'read_partitions', 'ingest_partitions',
-           'sort_rows', 'rows_of', 'random_split', 'prepare_partitions', 'replace_with', 'checkpoint']
+           'sort_rows', 'rows_of', 'random_split', 'prepare_partitions', 'replace_with', 'staging_folder', 'checkpoint']
 
 # %% ../../nbs/02_data/04_partitions.ipynb #fdb62c84
 ROW = '_row'  # the helper column holding a row's place in the file; never written
@@ -261,7 +263,7 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
                       ) -> Prepared:
     "`prepare` on partitions: validate, clean, enrich and split; the splits written, and read back lazily."
     out_dir = Path(out_dir)
-    staging = out_dir.parent / f'.{out_dir.name}-{uuid.uuid4().hex[:8]}'  # the joined table, then the splits, until they are checked
+    staging = staging_folder(out_dir)  # the joined table, then the splits, until they are checked
     small = {n: validate_table(t.compute() if isinstance(t, dd.DataFrame) else t, n, prep.columns[n]) for n, t in raw.items() if n != prep.main_table and n in prep.columns}
     ddf = with_row_numbers(rowwise(dd.from_pandas(raw[prep.main_table], npartitions=1) if isinstance(raw[prep.main_table], pd.DataFrame) else raw[prep.main_table],
                                    validate_table, prep.main_table, prep.columns[prep.main_table]))
@@ -289,6 +291,30 @@ def replace_with(staging: Path, # a finished folder of parts
     elif target.exists(): target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True); staging.rename(target)
 
+
+# %% ../../nbs/02_data/04_partitions.ipynb #5788f6c8
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass  # another user's process
+    return True
+
+def _abandoned(folder: Path) -> bool:
+    try: return not _alive(int((folder / '.pid').read_text()))
+    except (OSError, ValueError): return time.time() - folder.stat().st_mtime > 3600  # no mark: an old version's, or one being made
+
+def staging_folder(target: Path, # the output the folder's contents will replace
+                  ) -> Path:
+    "A new folder beside `target` (`.NAME-XXXXXXXX`, marked with this process) to write its replacement in; those of killed processes removed first."
+    for old in target.parent.glob(f'.{target.name}-*'):
+        if old.is_dir() and _abandoned(old): shutil.rmtree(old, ignore_errors=True)
+    staging = target.parent / f'.{target.name}-{uuid.uuid4().hex[:8]}'
+    staging.mkdir(parents=True)
+    (staging / '.pid').write_text(str(os.getpid()))
+    return staging
+
+
+# %% ../../nbs/02_data/04_partitions.ipynb #5f74e714
 def checkpoint(ddf: dd.DataFrame, # a table whose partitions take many steps to make
                path: Path, # a folder of parts to write it to (removed by the caller)
                lazy=(), # lazy results of the same steps (counts, notes), computed in the same pass
@@ -313,3 +339,4 @@ def _write_splits(splits: dict, steps: list, notes: list, before, after, data: D
                   {k: int(v) for s in noted for k, v in s.items()})
     with pandas_types(): parts = {k: dd.read_parquet(out_dir / f'{k}.parquet') for k in splits}
     return Prepared(parts, log, pd.DataFrame({'before': before, 'after': after}))
+

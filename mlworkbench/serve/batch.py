@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import uuid
 from pathlib import Path
 
 import dask
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.ingest import DataError
-from ..data.partitions import part_name, read_partitions, replace_with
+from ..data.partitions import part_name, read_partitions, replace_with, staging_folder
 from .predictor import Predictor
 
 # %% auto #0
@@ -81,11 +80,12 @@ def predict_batch(predictor: Predictor, # the model to answer with
     if clash := [c for c in meta.columns[len(keep):] if c in keep]: raise DataError(f"input {input}: column(s) {clash} would be overwritten by the predictions; leave them out (--keep)")
     scored = ddf.map_partitions(_score_part, dask.delayed(predictor), keep, ddf.npartitions > 1, meta=meta)  # the model sent once, not per partition
     output = Path(root) / output
-    staging = output.parent / f'.{output.name}-{uuid.uuid4().hex[:8]}'
+    staging = staging_folder(output)
     try:
-        _, rows = _compute(scored.to_parquet(staging, write_index=False, compression='zstd', name_function=part_name, compute=False),
+        _, rows = _compute(scored.to_parquet(staging / output.name, write_index=False, compression='zstd', name_function=part_name, compute=False),
                            scored.map_partitions(len).sum(), progress=progress)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True); raise
-    replace_with(staging, output)
+    replace_with(staging / output.name, output)
+    shutil.rmtree(staging, ignore_errors=True)
     return {'rows': int(rows), 'partitions': ddf.npartitions, 'output': str(output), 'model': predictor.version}
