@@ -214,6 +214,9 @@ def _joined(ddf, tables: dict, data: DataParams, prep: PrepParams) -> tuple[dd.D
         if join.table not in tables: raise DataError(f"prep.joins: table '{join.table}' has no entry in prep.columns")
         notes.append(count_notes(ddf, join_table, tables[join.table], join))
         ddf = rowwise(ddf, join_table, tables[join.table], join)
+    if absent := [c for c in prep.drop_columns if c not in ddf.columns]: raise DataError(f'prep.drop_columns: no column(s) {absent}')
+    if data.time_column and (data.time_column not in ddf.columns or data.time_column in prep.drop_columns):  # said before the first pass, not after it
+        raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
     if prep.dedupe: ddf = rowwise(ddf, with_hashes, [c for c in ddf.columns if c not in set(prep.drop_columns) | {ROW}])
     return ddf, steps, notes
 
@@ -224,11 +227,8 @@ def _cleaned(ddf, data: DataParams, prep: PrepParams) -> tuple[dd.DataFrame, lis
         ddf = first_of_each(ddf, [c for c in ddf.columns if c not in set(prep.drop_columns) | {ROW, _HASH}]); steps.append(('duplicates dropped', rows_of(ddf)))
     notes.append(count_notes(ddf, null_out_of_range, prep.valid_ranges))
     ddf = rowwise(ddf, null_out_of_range, prep.valid_ranges)
-    absent = [c for c in prep.drop_columns if c not in ddf.columns]
-    if absent: raise DataError(f'prep.drop_columns: no column(s) {absent}')
     ddf = ddf.drop(columns=prep.drop_columns)
     if not data.time_column: return ddf, steps, notes  # in file order, as prepare keeps it
-    if data.time_column not in ddf.columns: raise DataError(f"data.time_column '{data.time_column}' is not a column of the prepared table")
     ddf = ddf[ddf[data.time_column].notnull()]; steps.append(('time known', rows_of(ddf)))
     ddf = sort_rows(ddf, data.time_column)
     return rowwise(ddf, add_time_features, data.time_column, prep.time_features.parts, data.timezone), steps, notes
@@ -263,7 +263,6 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
                       ) -> Prepared:
     "`prepare` on partitions: validate, clean, enrich and split; the splits written, and read back lazily."
     out_dir = Path(out_dir)
-    staging = staging_folder(out_dir)  # the joined table, then the splits, until they are checked
     small = {n: validate_table(t.compute() if isinstance(t, dd.DataFrame) else t, n, prep.columns[n]) for n, t in raw.items() if n != prep.main_table and n in prep.columns}
     ddf = with_row_numbers(rowwise(dd.from_pandas(raw[prep.main_table], npartitions=1) if isinstance(raw[prep.main_table], pd.DataFrame) else raw[prep.main_table],
                                    validate_table, prep.main_table, prep.columns[prep.main_table]))
@@ -272,6 +271,7 @@ def prepare_partitions(raw: dict, # raw table name -> table: a dask DataFrame fo
         ddf = ddf[ddf[ROW].isin(picked)]; steps.append((f'seeded sample of {prep.sample_rows}', rows_of(ddf)))
     missing_before = ddf.drop(columns=ROW).isna().mean()
     ddf, more, notes = _joined(ddf, small, data, prep)
+    staging = staging_folder(out_dir)  # the joined table, then the splits, until they are checked
     try:
         ddf, (steps, notes, missing_before) = checkpoint(ddf, staging / 'joined.parquet', (steps + more, notes, missing_before))
         ddf, more, later = _cleaned(ddf, data, prep)
