@@ -13,6 +13,7 @@ from typing import Mapping
 from pydantic import ValidationError
 
 from ..errors import UserError
+from ..processes import process_alive
 from .params import Params, ParamsError, RegistryParams, ServeParams, load_params, with_env
 
 # %% auto #0
@@ -88,10 +89,7 @@ def running_service(root: str | Path, # the project folder
     import json
     try: info = json.loads((Path(root) / SERVING_FILE).read_text()); pid = int(info['pid'])
     except (OSError, ValueError, KeyError, TypeError): return None
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return None  # it was killed: the file is stale
-    except PermissionError: pass  # alive, another user's
-    return info.get('url')
+    return info.get('url') if process_alive(pid) else None  # killed: the file is stale
 
 def service_address(settings: ProjectSettings, # from `project_settings`
                     url: str | None = None, # a command's --url

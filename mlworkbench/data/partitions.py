@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from dask import delayed
 
 from ..config.params import DataParams, PrepParams, SplitParams
+from ..processes import process_alive
 from .ingest import DataError, pandas_row_bytes, parquet_files, read_nycflights13
 from .prep import (SPLITS, PrepLog, Prepared, add_time_features, check_split_sizes, drop_missing_target,
                                    join_table, null_out_of_range, row_hashes, split_rows)
@@ -293,14 +294,8 @@ def replace_with(staging: Path, # a finished folder of parts
 
 
 # %% ../../nbs/02_data/04_partitions.ipynb #5788f6c8
-def _alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: pass  # another user's process
-    return True
-
 def _abandoned(folder: Path) -> bool:
-    try: return not _alive(int((folder / '.pid').read_text()))
+    try: return not process_alive(int((folder / '.pid').read_text()))
     except (OSError, ValueError): return time.time() - folder.stat().st_mtime > 3600  # no mark: an old version's, or one being made
 
 def staging_folder(target: Path, # the output the folder's contents will replace

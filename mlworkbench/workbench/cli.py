@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from ..errors import UserError
+from ..processes import process_alive
 from ..config.params import ParamsError, load_params
 from ..config.settings import find_project, project_settings
 from .deploy_commands import add_deploy_commands, service_client
@@ -54,16 +55,16 @@ def busy_dvc(root, # the project folder
              command: str, # the mlwb command about to run DVC, for the message
             ):
     "A `CommandError` in one line when another DVC command holds this project's outputs (DVC's own message is its lock file's)."
-    import json, os
+    import json
     from pathlib import Path
     try: lock = json.loads((Path(root) / '.dvc' / 'tmp' / 'rwlock').read_text())
     except (OSError, ValueError): return
     holders = [i for held in (lock.get('read') or {}, lock.get('write') or {}) for infos in held.values()
                for i in (infos if isinstance(infos, list) else [infos]) if isinstance(i, dict) and 'pid' in i]
     for info in holders:
-        try: os.kill(int(info['pid']), 0)
-        except (ProcessLookupError, ValueError): continue  # a killed process: DVC clears its entry itself
-        except PermissionError: pass  # alive, another user's
+        try: pid = int(info['pid'])
+        except ValueError: continue
+        if not process_alive(pid): continue  # a killed process: DVC clears its entry itself
         raise CommandError(f"another DVC command is running in this project ({info.get('cmd', 'dvc')}, pid {info['pid']}): "
                            f"wait for it to finish, then run `mlwb {command}` again")
 

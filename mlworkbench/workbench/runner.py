@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -21,6 +20,7 @@ import yaml
 from ..errors import UserError, user_error_names
 from ..config.params import Params, ParamsError, read_params, set_dotted, validate_params
 from ..config.settings import find_project
+from ..processes import process_alive
 from ..progress import stage_message, stage_progress
 from .report import report_exporter, write_html
 
@@ -88,13 +88,6 @@ def _this_process() -> dict:
     import psutil
     return {'pid': os.getpid(), 'started': psutil.Process().create_time()}
 
-def _alive(owner: dict) -> bool:
-    "Whether the process a manifest names still runs."
-    import psutil
-    try: return abs(psutil.Process(owner['pid']).create_time() - owner['started']) < 0.01
-    except psutil.NoSuchProcess: return False
-    except psutil.AccessDenied: return True
-
 def _remove(path: Path):
     "Delete a file, link or folder, if it is there."
     if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)
@@ -146,7 +139,7 @@ def restore_interrupted(project: str | Path = '.', # the project whose `.mlwb/` 
                 said.append(f'{folder.relative_to(project)} holds outputs of a stage that an older mlworkbench ran and that was interrupted; '
                             'it names no owner, so it is left as it is: move its files back by hand, or delete it')
             continue
-        if _alive(manifest['owner']): continue
+        if process_alive(manifest['owner']['pid'], manifest['owner']['started']): continue
         if folder.name.startswith('backup-'):
             back = _put_back(folder, project, manifest)
             said.append(f"stage '{manifest['stage']}' was interrupted (process {manifest['owner']['pid']} is gone): put back its previous "

@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..processes import process_alive
+
 # %% auto #0
 __all__ = ['environment_key', 'warm_dir', 'socket_path', 'warm_interpreters', 'stop_warm']
 
@@ -48,13 +50,8 @@ def warm_interpreters() -> list[dict]:
         sock = pidfile.with_suffix('.sock')
         try: pid = int(pidfile.read_text() or 0)
         except (OSError, ValueError): continue
-        if sock.exists() and pid > 0 and _alive(pid): found.append({'key': pidfile.stem, 'pid': pid, 'current': pidfile.stem == current})
+        if sock.exists() and pid > 0 and process_alive(pid): found.append({'key': pidfile.stem, 'pid': pid, 'current': pidfile.stem == current})
     return found
-
-def _alive(pid: int) -> bool:
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-    except PermissionError: return True
 
 def stop_warm(wait: float = 10.0, # seconds to wait for them to exit
              ) -> int:
@@ -63,5 +60,5 @@ def stop_warm(wait: float = 10.0, # seconds to wait for them to exit
     for w in running:
         (warm_dir() / f"{w['key']}.sock").unlink(missing_ok=True)  # it sees its socket gone and exits when its commands are done
     deadline = time.monotonic() + wait
-    while any(_alive(w['pid']) for w in running) and time.monotonic() < deadline: time.sleep(0.1)
+    while any(process_alive(w['pid']) for w in running) and time.monotonic() < deadline: time.sleep(0.1)
     return len(running)
