@@ -297,17 +297,24 @@ def main():
             batch = {}
             for backend, registry in projects.items():  # the Dask one starts its LocalCluster inside the measured time
                 t = time.perf_counter()
-                proc = subprocess.Popen([str(Path(sys.executable).parent / 'mlwb'), 'predict-batch', str(prod), str(Path(d) / f'scored-{k}-{backend}'), '--no-progress'],
-                                        cwd=registry, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                _, status, usage = os.wait4(proc.pid, 0)
-                if status: sys.exit(f'predict-batch failed on {backend}')
-                batch[backend] = (time.perf_counter() - t, usage.ru_maxrss / 2**20)  # peak RSS: the largest process of its tree (the workers' too)
+                with tempfile.TemporaryFile('w+') as errors:  # a file, not a pipe: Dask's worker logs would fill a pipe nobody reads until the end
+                    proc = subprocess.Popen([str(Path(sys.executable).parent / 'mlwb'), 'predict-batch', str(prod), str(Path(d) / f'scored-{k}-{backend}'), '--no-progress'],
+                                            cwd=registry, stdout=subprocess.DEVNULL, stderr=errors)
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    errors.seek(0)
+                    said = [line for line in errors.read().splitlines() if line.startswith('mlwb ')]
+                # a failure is a result too: its one-line message goes in the table (e.g. a worker's memory_limit too small for one partition)
+                batch[backend] = (f"failed: {said[-1] if said else f'exit status {status}'}" if status else
+                                  (time.perf_counter() - t, usage.ru_maxrss / 2**20))  # peak RSS: the largest process of its tree (the workers' too)
                 shutil.rmtree(Path(d) / f'scored-{k}-{backend}', ignore_errors=True)
             watched = measured([MONITOR, str(prod)], ROOT)
             rows_out.append((k, n, ev, ours, ref, batch, watched))
             print(k, n, ev, ours, ref, batch, watched, flush=True)
     base = rows_out[0]
-    def batch_cell(b, backend): return f'{b[backend][0]:.1f} s ({b[backend][0] / base[5][backend][0]:.1f}×), {b[backend][1]:.2f} GB'
+    def batch_cell(b, backend):
+        if isinstance(b[backend], str): return b[backend].replace('|', '/')
+        ratio = '' if isinstance(base[5][backend], str) else f' ({b[backend][0] / base[5][backend][0]:.1f}×)'
+        return f'{b[backend][0]:.1f} s{ratio}, {b[backend][1]:.2f} GB'
     lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} | {m[0]:.1f} s ({m[0] / base[6][0]:.1f}×), {m[1]:.2f} GB |'
              for k, n, ev, o, r, b, m in rows_out]
     section = (f'\n## scaling\n\n`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, a.sizes))}` ({time.strftime("%Y-%m-%d")}, 2 cores; the default test and '
