@@ -18,18 +18,25 @@ from ..data.partitions import part_name, read_partitions, replace_with, staging_
 from .predictor import Predictor
 
 # %% auto #0
-__all__ = ['score_table', 'predict_batch']
+__all__ = ['SCORE_ROWS', 'score_table', 'predict_batch']
 
 # %% ../../nbs/04_serve/17_batch.ipynb #58f57c37
-def score_table(predictor: Predictor, # the model to answer with
-                df: pd.DataFrame, # rows holding (at least) the model's features
-                where: str = 'rows', # the rows' name in messages
-               ) -> pd.DataFrame:
-    "The predictions for `df`'s rows, checked as the service checks a request: `prediction` (+ `proba_CLASS` for a classifier)."
-    called, proba = predictor.predict_arrays(predictor.schema.table_columns(df, where))
+SCORE_ROWS = 50_000  # rows checked and predicted at a time
+
+def _score_rows(predictor: Predictor, df: pd.DataFrame, where: str, first: int) -> pd.DataFrame:
+    called, proba = predictor.predict_arrays(predictor.schema.table_columns(df, where, first))
     out = pd.DataFrame({'prediction': called})
     if proba is not None: out = out.join(pd.DataFrame(proba, columns=[f'proba_{c}' for c in predictor.classes]))
     return out
+
+def score_table(predictor: Predictor, # the model to answer with
+                df: pd.DataFrame, # rows holding (at least) the model's features
+                where: str = 'rows', # the rows' name in messages
+                rows_at_a_time: int = SCORE_ROWS, # rows checked and predicted together
+               ) -> pd.DataFrame:
+    "The predictions for `df`'s rows, checked as the service checks a request: `prediction` (+ `proba_CLASS` for a classifier)."
+    parts = [_score_rows(predictor, df.iloc[i:i + rows_at_a_time], where, i) for i in range(0, max(len(df), 1), rows_at_a_time)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 # %% ../../nbs/04_serve/17_batch.ipynb #b6e048c9
 def _number_types(predictor: Predictor) -> dict:

@@ -144,13 +144,13 @@ class InputSchema:
         return out
 
 # %% ../../nbs/04_serve/02_schema.ipynb #7d4e5ed9
-def _checked(col: list, spec: tuple, where: str, absent=lambda i: False) -> list:
-    "`col` if every value passes `_value_ok` (vectorised when long), else the `InputError` of its first bad value; `absent(i)`: row i lacks the field."
+def _checked(col: list, spec: tuple, where: str, absent=lambda i: False, first: int = 0) -> list:
+    "`col` if every value passes `_value_ok` (vectorised when long), else the `InputError` of its first bad value; `absent(i)`: row i lacks the field; `first`: the first row's number in messages."
     name, is_number, integer, nullable = spec
     if len(col) > 16 and _all_ok(col, is_number, integer, nullable): return col
     for i, v in enumerate(col):
         if _value_ok(v, is_number, integer, nullable): continue
-        field = f'{where}[{i}].{name}'
+        field = f'{where}[{first + i}].{name}'
         if v is None: raise InputError(field, 'required field is missing' if absent(i) else 'is required and may not be null')
         raise _bad_value(field, v, is_number, integer, nullable)
     return col
@@ -204,24 +204,25 @@ def column_values(self: InputSchema, table: dict, # {column: values}, every colu
 InputSchema.column_values = column_values
 
 # %% ../../nbs/04_serve/02_schema.ipynb #f2a692e8
-def _python_values(s: pd.Series, spec: tuple, where: str) -> list:
+def _python_values(s: pd.Series, spec: tuple, where: str, first: int = 0) -> list:
     "A column's values as the Python values a request carries (None for missing); text in a number column parsed as `csv_records` does."
     name, is_number = spec[0], spec[1]
     if is_number and not pd.api.types.is_numeric_dtype(s):
         text = s.notna() & s.map(lambda v: isinstance(v, str))
         numbers = pd.to_numeric(s.where(text), errors='coerce')
-        if (bad := np.flatnonzero(text & numbers.isna())).size: raise InputError(f'{where}[{bad[0]}].{name}', f'expected a number, got {shown(s.iloc[bad[0]])}')
+        if (bad := np.flatnonzero(text & numbers.isna())).size: raise InputError(f'{where}[{first + bad[0]}].{name}', f'expected a number, got {shown(s.iloc[bad[0]])}')
         s = s.where(~text, numbers)
     return s.astype(object).where(s.notna(), None).tolist()
 
 def table_columns(self: InputSchema, df: pd.DataFrame, # a table holding (at least) the model's features
                   where: str = 'rows', # the rows' name in messages, e.g. 'orders.csv rows'
+                  first: int = 0, # the number of `df`'s first row in messages (a slice of a larger table)
                  ) -> dict[str, list]:
     "Check the features of `df` as `columns` checks records: {feature: values}, or the `InputError` naming the row and column."
     if len(df) == 0: raise InputError(where, 'expected at least one row, got none')
     absent = [n for n in self.names if n not in df.columns]
     if absent: raise InputError(where, f'no column(s) {absent}; the model takes {self.names}')
-    return {spec[0]: _checked(_python_values(df[spec[0]].reset_index(drop=True), spec, where), spec, where) for spec in self._spec}
+    return {spec[0]: _checked(_python_values(df[spec[0]].reset_index(drop=True), spec, where, first), spec, where, first=first) for spec in self._spec}
 InputSchema.table_columns = table_columns
 
 # %% ../../nbs/04_serve/02_schema.ipynb #995d3c79
