@@ -294,7 +294,7 @@ def read_code_names(lookups: dict, # column -> {'table', 'key', 'name'} (evaluat
                    ) -> dict[str, dict[str, str]]:
     "`code_names` from the ingested tables `lookups` names."
     wanted = {dict(spec)['table'] for spec in lookups.values()}
-    missing = sorted(t for t in wanted if not (Path(raw_dir) / f'{t}.parquet').is_file())
+    missing = sorted(t for t in wanted if not (Path(raw_dir) / f'{t}.parquet').exists())  # a file, or the folder of parts the Dask backend writes
     if missing: raise ValueError(f'evaluate.lookups: no ingested table {missing} in {raw_dir} (add it to ingest.tables)')
     return code_names(lookups, {t: pd.read_parquet(Path(raw_dir) / f'{t}.parquet') for t in wanted})
 

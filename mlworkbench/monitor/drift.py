@@ -17,7 +17,7 @@ from .reference import ReferenceProfile, _check_columns, _check_length, compare_
 from .windows import time_windows
 
 # %% auto #0
-__all__ = ['COLUMNS', 'DriftReport', 'drift_report', 'WindowedDrift', 'drift_over_windows']
+__all__ = ['COLUMNS', 'DriftReport', 'drift_report', 'judged_report', 'WindowedDrift', 'drift_over_windows', 'windowed_drift']
 
 # %% ../../nbs/05_monitor/04_drift.ipynb #8f4af7d2
 COLUMNS = ['feature', 'role', 'rows_ref', 'rows_cur', 'n_ref', 'n_cur', 'missing_ref', 'missing_cur', 'missing_shift', 'method',
@@ -117,9 +117,18 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
     prediction = None
     if current_predictions is not None:
         if prof.predictions is None: raise ValueError('current_predictions were given without reference_predictions: pass both, or neither')
-        pred = compare_feature(prof.predictions, _check_length(current_predictions, len(current), 'current'), params, 'prediction')
-        prediction = _judge([pred], params).iloc[0].to_dict()
-    return DriftReport(_judge(rows, params), prediction, prof.rows, len(current), params.drift_share_threshold, params.min_rows)
+        prediction = compare_feature(prof.predictions, _check_length(current_predictions, len(current), 'current'), params, 'prediction')
+    return judged_report(prof, rows, prediction, len(current))
+
+def judged_report(prof: ReferenceProfile, # the reference the rows were compared with
+                  rows: list[dict], # one `compare_feature` row per feature
+                  prediction: dict | None, # the predictions' row, or None
+                  rows_cur: int, # rows of the current sample
+                 ) -> DriftReport:
+    "The report of compared features: their p-values corrected together and judged, the predictions judged on their own."
+    params = prof.params
+    prediction = None if prediction is None else _judge([prediction], params).iloc[0].to_dict()
+    return DriftReport(_judge(rows, params), prediction, prof.rows, rows_cur, params.drift_share_threshold, params.min_rows)
 
 
 # %% ../../nbs/05_monitor/04_drift.ipynb #f399edfe
@@ -163,14 +172,18 @@ def drift_over_windows(reference: pd.DataFrame | ReferenceProfile, # the referen
     t = current[times] if isinstance(times, str) else times
     if len(t) != len(current): raise ValueError(f'times must have one value per row of current: got {len(t)} for {len(current)} rows')
     preds = None if current_predictions is None else _check_length(current_predictions, len(current), 'current')
-    rows, parts, reports = [], [], []
-    for start, end, idx in time_windows(t, window, timezone):
-        r = drift_report(prof, current.iloc[idx], current_predictions=None if preds is None else preds[idx])
-        reports.append(r)
+    return windowed_drift([(start, end, drift_report(prof, current.iloc[idx], current_predictions=None if preds is None else preds[idx]))
+                           for start, end, idx in time_windows(t, window, timezone)])
+
+def windowed_drift(reports: list[tuple], # (window start, window end, its `DriftReport`) in time order
+                  ) -> WindowedDrift:
+    "The reports of consecutive windows as one `WindowedDrift`."
+    rows, parts = [], []
+    for start, end, r in reports:
         rows.append({'window': start, 'window_end': end, 'rows': r.rows_cur, 'judged': len(r.judged), 'drifted': len(r.drifted),
                      'share': r.share, 'status': r.status, 'prediction': None if r.prediction is None else r.prediction['status']})
         parts.append(r.features.assign(window=start, window_end=end))
     feats = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS + ['window', 'window_end'])
     feats = feats[['window', 'window_end'] + COLUMNS]
-    return WindowedDrift(pd.DataFrame(rows, columns=['window', 'window_end', 'rows', 'judged', 'drifted', 'share', 'status', 'prediction']), feats, reports)
+    return WindowedDrift(pd.DataFrame(rows, columns=['window', 'window_end', 'rows', 'judged', 'drifted', 'share', 'status', 'prediction']), feats, [r for *_, r in reports])
 

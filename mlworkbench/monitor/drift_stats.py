@@ -16,7 +16,7 @@ from statsmodels.stats.multitest import multipletests
 
 # %% auto #0
 __all__ = ['PSI_EPS', 'numeric_values', 'psi_edges', 'psi_shares', 'psi_from_shares', 'psi', 'cdf_distances', 'ks_pvalue',
-           'chi2_homogeneity', 'correct_pvalues']
+           'weighted_cdf_distances', 'weighted_shares', 'chi2_homogeneity', 'correct_pvalues']
 
 # %% ../../nbs/05_monitor/02_drift_stats.ipynb #a2e52cdf
 def numeric_values(values, # a column, Series or array
@@ -91,6 +91,29 @@ def ks_pvalue(statistic: float, # the KS statistic
              ) -> float:
     "Two-sided p-value of a two-sample KS statistic from the limiting Kolmogorov distribution (for large samples)."
     return float(stats.kstwobign.sf(statistic * math.sqrt(n_a * n_b / (n_a + n_b))))
+
+# %% ../../nbs/05_monitor/02_drift_stats.ipynb #053abb5f
+def weighted_cdf_distances(a: np.ndarray, # sorted sample
+                           b: np.ndarray, # sorted distinct values of the other sample
+                           weights: np.ndarray, # how many rows each value of `b` stands for
+                          ) -> tuple[float, float]:
+    "`cdf_distances` of `a` and a sample given as values with counts: `b[i]` taken `weights[i]` times."
+    both = np.concatenate([a, b])
+    order = np.argsort(both, kind='stable')
+    x = both[order]
+    gap = np.abs(np.cumsum(np.r_[np.full(len(a), 1 / len(a)), -weights / weights.sum()][order]))[:-1]
+    step = np.diff(x)
+    ends = step > 0
+    return (float(gap[ends].max()) if ends.any() else 0.0), float(gap @ step)
+
+def weighted_shares(values: np.ndarray, # sorted distinct values
+                    weights: np.ndarray, # how many rows each stands for
+                    edges: np.ndarray, # the reference's edges (`psi_edges`)
+                   ) -> np.ndarray:
+    "`psi_shares` of a sample given as values with counts."
+    total = np.r_[0, np.cumsum(weights)]
+    cuts = total[np.r_[0, np.searchsorted(values, edges, 'left'), np.searchsorted(values, edges[-1], 'right'), len(values)]]
+    return np.diff(cuts) / max(total[-1], 1)
 
 # %% ../../nbs/05_monitor/02_drift_stats.ipynb #ef2713cb
 def chi2_homogeneity(ref_counts: np.ndarray, # rows per category in the reference

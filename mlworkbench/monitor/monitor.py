@@ -21,7 +21,7 @@ from .performance import UNJUDGED, decide, live_performance, plot_live_performan
 
 # %% auto #0
 __all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult',
-           'monitor', 'served_test_metrics', 'plot_monitor']
+           'monitor', 'served_test_metrics', 'read_snapshot', 'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #d2bfebad
 LOG_COLUMNS = ['request_id', 'event_time', 'created_at', 'model_version', 'route', 'prediction', 'label', 'actual', 'actual_label']
@@ -242,14 +242,26 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     return MonitorResult(drift, perf, decision, len(log), labelled, metric, sorted(log['model_version'].unique().tolist()), params, outlying)
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #c334c086
-def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log
+def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log (pandas, or dask partitions)
                         versions: dict, # versions.json of the snapshot: each served version's registry metrics
                         fallback: dict | None = None, # the test metrics to use when the registry has none
                        ) -> tuple[str | None, dict | None]:
     "(version, its test-time metrics) of the version that served the latest prediction; `fallback` when the registry has none."
+    if not isinstance(log, pd.DataFrame):  # partitions: the rows at the latest time only, in the log's order
+        latest_time = log['event_time'].max().compute()
+        log = log[log['event_time'] == latest_time][['event_time', 'model_version']].compute() if not pd.isna(latest_time) else log._meta
     if log.empty: return None, fallback
     latest = log.sort_values('event_time', kind='mergesort')['model_version'].iloc[-1]
     return latest, (versions.get(latest) or {}).get('test') or fallback
+
+def read_snapshot(folder: str | Path = 'data/production', # where `snapshot_log` wrote log.parquet and versions.json
+                  backend: str = 'local', # compute.backend: 'local' reads the log into this process, 'dask' as partitions
+                 ) -> tuple[pd.DataFrame, dict]:
+    "(the log, versions.json) of a snapshot; on the dask backend the log as lazily read partitions (for `monitor_partitions`)."
+    from mlworkbench.data.partitions import read_partitions
+    folder = Path(folder)
+    log = read_partitions(str(folder / 'log.parquet'), 'log') if backend == 'dask' else pd.read_parquet(folder / 'log.parquet')
+    return log, json.loads((folder / 'versions.json').read_text())
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #82787a02
 def plot_monitor(result: MonitorResult, # from `monitor`

@@ -15,7 +15,8 @@ from ..model.metrics import LOWER_IS_BETTER, bootstrap_metrics, metric_names
 from ..model.multiclass import is_multiclass
 
 # %% auto #0
-__all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'decide', 'plot_live_performance']
+__all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'performance_metrics', 'window_metrics',
+           'performance_table', 'decide', 'plot_live_performance']
 
 # %% ../../nbs/05_monitor/06_performance.ipynb #91c2c3b7
 UNJUDGED = ('not enough data', 'undefined')  # statuses of a window that is reported but never judged
@@ -59,22 +60,47 @@ def live_performance(task: str, # 'regression' or 'classification'
     y, pred = pd.Series(np.asarray(y, dtype=object)), np.asarray(pred)
     if not (len(y) == len(pred) == len(times)): raise ValueError(f'y, pred and times must have the same length, got {len(y)}, {len(pred)} and {len(times)}')
     known = y.notna().to_numpy()
-    y_known = y[known].to_numpy(float) if task == 'regression' else y[known].to_numpy()
-    test_metrics, multi = test_metrics or {}, is_multiclass(pred)
-    if metrics is None:
-        metrics = [m for m in metric_names(task, y_known, multiclass=multi) if m in test_metrics] if test_metrics else None
-        metrics = metrics or metric_names(task, y_known, multiclass=multi)
-    else: metrics = metric_names(task, y_known, metrics, multi)
+    values = lambda rows: y[rows].to_numpy(float) if task == 'regression' else y[rows].to_numpy()
+    metrics = performance_metrics(task, values(known), is_multiclass(pred), test_metrics, metrics)
     rows = []
     for start, end, idx in time_windows(times, window, timezone):
         lab = idx[known[idx]]
-        base = {'window': start, 'window_end': end, 'rows': len(idx), 'labelled': len(lab)}
-        if len(lab) >= params.min_labelled_rows:
-            yy = y[lab].to_numpy(float) if task == 'regression' else y[lab].to_numpy()
-            bm = bootstrap_metrics(task, yy, pred[lab], params.n_resamples, params.seed, threshold, params.confidence, metrics, pos_label)
-            rows += [base | r for r in bm.to_dict('records')]
-        else: rows += [base | {'metric': m, 'value': np.nan, 'ci_low': np.nan, 'ci_high': np.nan} for m in metrics]
-    return _against_test(pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS[:8]), test_metrics, params)
+        rows += window_metrics(task, {'window': start, 'window_end': end, 'rows': len(idx), 'labelled': len(lab)}, values(lab), pred[lab],
+                               params, metrics, threshold, pos_label)
+    return performance_table(rows, test_metrics, params)
+
+# %% ../../nbs/05_monitor/06_performance.ipynb #15e7d26d
+def performance_metrics(task: str, # 'regression' or 'classification'
+                        y_known: np.ndarray, # the outcomes known (MAPE is undefined where one is 0)
+                        multiclass: bool, # more than two classes?
+                        test_metrics: dict | None, # the test-time metrics: by default, those of them the task defines
+                        metrics: list[str] | None, # the metrics asked for, or None
+                       ) -> list[str]:
+    "The metrics a monitor reports: those asked for, else those of the test time, else every one the task defines."
+    if metrics is not None: return metric_names(task, y_known, metrics, multiclass)
+    found = [m for m in metric_names(task, y_known, multiclass=multiclass) if m in test_metrics] if test_metrics else None
+    return found or metric_names(task, y_known, multiclass=multiclass)
+
+def window_metrics(task: str, # 'regression' or 'classification'
+                   window: dict, # the window: its start, end, rows and labelled rows
+                   y: np.ndarray, # its outcomes (all of them, or a uniform sample of them)
+                   pred: np.ndarray, # the predictions of those rows
+                   params: MonitorParams, # min_labelled_rows and the bootstrap's knobs
+                   metrics: list[str], # from `performance_metrics`
+                   threshold: float = 0.5, # classification: probability from which a row is called positive
+                   pos_label=None, # classification: the positive label when `y` is not 0/1
+                  ) -> list[dict]:
+    "One row per metric of one window: its value and bootstrap interval, or NaN with fewer than `min_labelled_rows` outcomes."
+    if window['labelled'] < params.min_labelled_rows: return [window | {'metric': m, 'value': np.nan, 'ci_low': np.nan, 'ci_high': np.nan} for m in metrics]
+    bm = bootstrap_metrics(task, y, pred, params.n_resamples, params.seed, threshold, params.confidence, metrics, pos_label)
+    return [window | r for r in bm.to_dict('records')]
+
+def performance_table(rows: list[dict], # `window_metrics` of every window
+                      test_metrics: dict | None, # {metric: {value, ci_low, ci_high}} at test time
+                      params: MonitorParams, # min_labelled_rows and degradation_margin
+                     ) -> pd.DataFrame:
+    "The windows' metrics against their test-time values: change and status (`PERFORMANCE_COLUMNS`)."
+    return _against_test(pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS[:8]), test_metrics or {}, params)
 
 # %% ../../nbs/05_monitor/06_performance.ipynb #c5b9c17f
 LEVELS = ('no data', 'ok', 'watch', 'retrain')

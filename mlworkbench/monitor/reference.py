@@ -13,10 +13,11 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from ..config.params import MonitorParams
-from .drift_stats import cdf_distances, chi2_homogeneity, ks_pvalue, numeric_values, psi_edges, psi_from_shares, psi_shares
+from .drift_stats import (cdf_distances, chi2_homogeneity, ks_pvalue, numeric_values, psi_edges, psi_from_shares, psi_shares,
+                                             weighted_cdf_distances, weighted_shares)
 
 # %% auto #0
-__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'prediction_role', 'compare_feature']
+__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'prediction_role', 'compare_feature', 'compare_profiles']
 
 # %% ../../nbs/05_monitor/03_reference.ipynb #ddf9ba2d
 ROLES = {'numeric': 'numeric', 'cyclical': 'numeric', 'categorical': 'categorical'}
@@ -47,6 +48,13 @@ class _Numeric:
 class _Categorical:
     counts: pd.Series  # rows per category, missing left out
     rows: int
+
+@dataclass
+class _Weighted:
+    "A current sample too large to hold, as sorted distinct values with the rows each stands for (`monitor.summaries`)."
+    values: np.ndarray
+    weights: np.ndarray
+    rows: int  # all rows, missing included
 
 def _profile(values, role: str, name: str, bins: int, reference: bool = True):
     "A column prepared for comparisons: sorted values (numeric; for a reference also its spread and PSI bins) or counts per category."
@@ -105,9 +113,19 @@ def compare_feature(ref, # a prepared reference column (from `ReferenceProfile.c
                     name: str = 'feature', # the feature's name
                    ) -> dict:
     "One row of a drift report: sizes, missing shares, every measure, and which one decides."
-    numeric = isinstance(ref, _Numeric)
-    cur = _profile(values, 'numeric' if numeric else 'categorical', name, params.psi_bins, reference=False)
-    n_ref, n_cur = (len(ref.values), len(cur.values)) if numeric else (int(ref.counts.sum()), int(cur.counts.sum()))
+    cur = _profile(values, 'numeric' if isinstance(ref, _Numeric) else 'categorical', name, params.psi_bins, reference=False)
+    return compare_profiles(ref, cur, params, name)
+
+# %% ../../nbs/05_monitor/03_reference.ipynb #0e2c88aa
+def compare_profiles(ref, # a prepared reference column (from `ReferenceProfile.columns`)
+                     cur, # the current column prepared the same way (`_profile`), or as values with counts (`_Weighted`)
+                     params: MonitorParams, # thresholds
+                     name: str = 'feature', # the feature's name
+                    ) -> dict:
+    "`compare_feature` of a current column already prepared."
+    numeric, weighted = isinstance(ref, _Numeric), isinstance(cur, _Weighted)
+    n_cur = int(cur.weights.sum()) if weighted else len(cur.values) if numeric else int(cur.counts.sum())
+    n_ref = len(ref.values) if numeric else int(ref.counts.sum())
     miss_ref, miss_cur = 1 - n_ref / max(ref.rows, 1), 1 - n_cur / max(cur.rows, 1)
     row = {'feature': name, 'role': 'numeric' if numeric else 'categorical', 'rows_ref': ref.rows, 'rows_cur': cur.rows,
            'n_ref': n_ref, 'n_cur': n_cur, 'missing_ref': miss_ref, 'missing_cur': miss_cur,
@@ -116,11 +134,14 @@ def compare_feature(ref, # a prepared reference column (from `ReferenceProfile.c
     if min(n_ref, n_cur) == 0: return row
     small = min(n_ref, n_cur) <= params.test_max_rows
     if numeric:
-        d, w = cdf_distances(ref.values, cur.values)
-        p = stats.ks_2samp(ref.values, cur.values).pvalue if small else ks_pvalue(d, n_ref, n_cur)
+        d, w = weighted_cdf_distances(ref.values, cur.values, cur.weights) if weighted else cdf_distances(ref.values, cur.values)
+        # counts stand for more than 10,000 values, where scipy's ks_2samp takes the asymptotic p-value of this statistic too
+        if small and weighted: p = min(max(stats.kstwo.sf(d, np.round(n_ref * n_cur / (n_ref + n_cur))), 0), 1)
+        else: p = stats.ks_2samp(ref.values, cur.values).pvalue if small else ks_pvalue(d, n_ref, n_cur)
         distance = w / ref.std if ref.std > 0 else (0.0 if w == 0 else np.inf)  # a constant that moved has drifted
+        shares = weighted_shares(cur.values, cur.weights, ref.edges) if weighted else psi_shares(cur.values, ref.edges)
         row.update(method='ks' if small else 'wasserstein', statistic=d, p_value=float(p), distance=float(distance),
-                   psi=psi_from_shares(ref.shares, psi_shares(cur.values, ref.edges)))
+                   psi=psi_from_shares(ref.shares, shares))
     else:
         cats = ref.counts.index.union(cur.counts.index)
         r, c = ref.counts.reindex(cats, fill_value=0).to_numpy(float), cur.counts.reindex(cats, fill_value=0).to_numpy(float)

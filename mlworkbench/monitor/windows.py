@@ -9,17 +9,23 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['time_windows', 'outlying_times']
+__all__ = ['time_windows', 'outlying_times', 'time_fences']
 
 # %% ../../nbs/05_monitor/01_windows.ipynb #8520068b
-def _calendar_windows(t: pd.Series, order: np.ndarray, offset) -> list[tuple[pd.Timestamp, np.ndarray]]:
-    "(start, sorted row positions) of each calendar window holding rows: resample's edges, never its empty bins."
+def _times(times) -> pd.Series:
+    "`times` as a Series of datetimes numbered from 0, or the error naming the missing ones."
+    t = pd.Series(pd.to_datetime(np.asarray(times) if not isinstance(times, pd.Series) else times)).reset_index(drop=True)
+    if t.isna().any(): raise ValueError(f'times has {int(t.isna().sum())} missing value(s), e.g. at rows {np.flatnonzero(t.isna())[:5].tolist()}')
+    return t
+
+def _calendar_windows(t: pd.Series, order: np.ndarray, offset, first: pd.Series) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    "(start, sorted row positions) of each calendar window holding rows: resample's edges, never its empty bins; counted from `first`'s day."
     from pandas.tseries.offsets import Day, Tick
     st = t.iloc[order]
     tz = st.dt.tz
     local = tz is not None and not isinstance(offset, Tick)  # days, weeks, months: cut on the local calendar, as resample does
     idx = pd.DatetimeIndex(st.dt.tz_localize(None) if local else st)
-    origin = idx[0].normalize()  # resample's 'start_day', fixed for every run below
+    origin = pd.DatetimeIndex(first.dt.tz_localize(None) if local else first)[0].normalize()  # resample's 'start_day', fixed for every run below
     kw = dict(origin=origin) if isinstance(offset, (Tick, Day)) else {}  # pandas' resample anchor
     step = ((origin + 12 * offset) - origin) / 12  # a window's length, on average
     # runs of times with no gap over two windows are resampled apart and their windows merged by start:
@@ -32,13 +38,14 @@ def _calendar_windows(t: pd.Series, order: np.ndarray, offset) -> list[tuple[pd.
             if len(pos): found.setdefault(start, []).append(order[pos.to_numpy()])
     return [(s.tz_localize(tz, ambiguous=True, nonexistent='shift_forward') if local else s, np.sort(np.concatenate(p))) for s, p in sorted(found.items())]
 
+# %% ../../nbs/05_monitor/01_windows.ipynb #497942dd
 def time_windows(times, # one time per row (datetime-like)
                  window: str | int, # a pandas frequency ('7D', 'W-MON', 'MS') or a number of rows per window
                  timezone: str | None = None, # local zone to cut calendar windows in (for time-zone-aware times)
+                 first=None, # calendar windows: the earliest time of the whole log when `times` are a part of it (default: their own earliest)
                 ) -> list[tuple[pd.Timestamp, pd.Timestamp, np.ndarray]]:
     "(start, end, row positions) of each window that holds rows, in time order; `end` is exclusive for calendar windows, the last time for row windows."
-    t = pd.Series(pd.to_datetime(np.asarray(times) if not isinstance(times, pd.Series) else times)).reset_index(drop=True)
-    if t.isna().any(): raise ValueError(f'times has {int(t.isna().sum())} missing value(s), e.g. at rows {np.flatnonzero(t.isna())[:5].tolist()}')
+    t = _times(times)
     if timezone and t.dt.tz is not None: t = t.dt.tz_convert(timezone)
     if len(t) == 0: return []
     order = np.argsort(t.to_numpy(), kind='stable')
@@ -48,7 +55,8 @@ def time_windows(times, # one time per row (datetime-like)
         return [(t.iloc[c[0]], t.iloc[c[-1]], np.sort(c)) for c in chunks]
     try: offset = pd.tseries.frequencies.to_offset(window)
     except ValueError: raise ValueError(f"window must be a pandas frequency such as '7D', 'W-MON' or 'MS', or a number of rows; got {window!r}") from None
-    return [(start, start + offset, idx) for start, idx in _calendar_windows(t, order, offset)]
+    first = t.iloc[order[:1]] if first is None else _times([first]).dt.tz_convert(t.dt.tz) if t.dt.tz is not None else _times([first])
+    return [(start, start + offset, idx) for start, idx in _calendar_windows(t, order, offset, first)]
 
 # %% ../../nbs/05_monitor/01_windows.ipynb #5e1c7a02
 def outlying_times(times, # one time per row (datetime-like)
@@ -56,10 +64,17 @@ def outlying_times(times, # one time per row (datetime-like)
                    k: float = 3.0, # how many interquartile ranges beyond a quartile is far out
                   ) -> np.ndarray:
     "True for each time far outside the bulk of `times`: beyond a quartile by more than `k` interquartile ranges (at least `span`)."
-    t = pd.Series(pd.to_datetime(np.asarray(times) if not isinstance(times, pd.Series) else times)).reset_index(drop=True)
-    if t.isna().any(): raise ValueError(f'times has {int(t.isna().sum())} missing value(s), e.g. at rows {np.flatnonzero(t.isna())[:5].tolist()}')
+    t = _times(times)
     if not len(t): return np.zeros(0, bool)
     s = ((t - t.min()) / pd.Timedelta(seconds=1)).to_numpy(float)
-    q1, q3 = np.quantile(s, [0.25, 0.75])
+    low, high = time_fences(*np.quantile(s, [0.25, 0.75]), span, k)
+    return (s < low) | (s > high)
+
+def time_fences(q1: float, # the times' first quartile (seconds from any origin)
+                q3: float, # their third quartile (from the same origin)
+                span=None, # the least spread counted as normal (a Timedelta or string)
+                k: float = 3.0, # how many interquartile ranges beyond a quartile is far out
+               ) -> tuple[float, float]:
+    "(low, high): a time below `low` or above `high` is far outside the bulk (Tukey's fences, the range at least `span`)."
     reach = k * max(q3 - q1, pd.Timedelta(span or 0) / pd.Timedelta(seconds=1))
-    return (s < q1 - reach) | (s > q3 + reach)
+    return q1 - reach, q3 + reach
