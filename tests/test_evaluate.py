@@ -2,6 +2,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from conftest import loans_params, make_loans_csv
 
@@ -38,3 +39,19 @@ def test_a_tampered_model_fails_evaluate_clearly(project):
     r = project.run('stage', 'evaluate', check=False)
     assert r.returncode == 2
     assert 'ModelFileError: models/model.skops is not a valid .skops model file' in r.stderr and 'Traceback' not in r.stderr
+
+
+@pytest.mark.xdist_group('shared')
+def test_evaluate_judges_a_seeded_sample_of_a_larger_test_split(reproduced, tmp_path):
+    "evaluate.max_rows below the test split's rows: the stage reads that many (a seeded sample, a row group at a time), judges them, and metrics.json says of how many."
+    from conftest import copy_of
+    from mlworkbench.model.scale import read_rows
+    p = copy_of(reproduced, tmp_path / 'p')
+    split = p.root / 'data' / 'prepared' / 'test.parquet'
+    p.set(evaluate__max_rows=300)
+    p.run('stage', 'evaluate')
+    metrics = json.loads((p.root / 'reports' / 'metrics.json').read_text())
+    assert (metrics['test_rows'], metrics['test_split_rows']) == (300, len(pd.read_parquet(split)))
+    judged = pd.read_parquet(p.root / 'reports' / 'test_predictions.parquet')
+    expected = read_rows(split, 300, p.params['evaluate']['seed'])
+    assert judged['actual'].tolist() == expected[p.params['data']['target']].tolist()  # the rows the seed picks, in file order

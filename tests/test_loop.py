@@ -53,12 +53,13 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     assert report['decision'] in ('ok', 'watch', 'retrain') and report['reasons']
     assert len(report['windows']) == 3 and all(w['rows'] > 0 for w in report['windows'])  # Oct, Nov, Dec
     assert (p.root / 'reports/monitor.html').exists()
-    # the same stage on the Dask backend: the log read as partitions on a LocalCluster, their summaries merged; the same report
-    on_one = (p.root / 'reports/monitor.json').read_text()
+    # the same stages on the Dask backend: the log read as partitions on a LocalCluster, their summaries merged; the same report
+    on_one, judged = (p.root / 'reports/monitor.json').read_text(), (p.root / 'reports/metrics.json').read_text()
     local = p.params['compute']
     p.set(compute=local | {'backend': 'dask', 'workers': 2, 'memory_limit': '1GiB', 'dashboard_address': None})
     p.run('monitor', '-q')
     assert (p.root / 'reports/monitor.json').read_text() == on_one
+    assert (p.root / 'reports/metrics.json').read_text() == judged  # the whole pipeline reran on the cluster (compute changed): the same model and metrics
     assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in (p.root / 'reports/monitor.ipynb').read_text()
     p.set(compute=local)
     if report['decision'] != 'retrain':  # the policy is followed unless forced

@@ -103,3 +103,61 @@ def test_the_train_stage_on_dask_reads_a_sample_of_the_parts(tmp_path):
     report = (p.root / 'reports' / 'train.html').read_text()
     assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in report and 'refit_on' in report
     assert json.loads((p.root / 'reports' / 'train.json').read_text())['chosen'] == local.chosen
+
+
+def test_a_chosen_lightgbm_learns_from_every_partition_across_the_workers(dask_client, tmp_path):
+    "A lightgbm candidate is tuned on the rows in memory like every family; chosen, LightGBM's Dask estimator trains it on every row of the split's parts on both workers. It is saved and loaded as the service loads it, and learns what LightGBM learns from all rows in one process."
+    import lightgbm
+    from distributed import get_task_stream
+    from mlworkbench.config.params import Candidate
+    from mlworkbench.model.modelfile import load_model, save_model
+    from mlworkbench.model.train import select_model
+    df = _table(6000)
+    parts = tmp_path / 'train.parquet'
+    parts.mkdir()
+    for i in range(6): df.iloc[1000 * i:1000 * (i + 1)].to_parquet(parts / f'part.{i:06d}.parquet')
+    data, features, train = _params()
+    boosted = {'n_estimators': 150, 'objective': 'l1', 'min_child_samples': 20}
+    train = train.model_copy(update={'candidates': {'dummy': train.candidates['dummy'], 'linear': train.candidates['linear'],
+                                                    'lgbm': Candidate(estimator='lightgbm', params=boosted, space={'learning_rate': [0.05, 0.1]}, n_iter=2)}})
+    sample = df.iloc[np.sort(np.random.default_rng(0).choice(len(df), 1500, replace=False))]  # what the stage reads (train.fit_rows)
+    with get_task_stream(dask_client) as stream:
+        sel = select_model(sample, data, features, train, client=dask_client, partitions=parts)
+    assert sel.chosen == 'lgbm'
+    best = sel.best_per_candidate.set_index('candidate')
+    assert (best.loc['lgbm', 'refit_on'], best.loc['linear', 'refit_on'], best.loc['lgbm', 'tuned_on']) == (6000, 1500, 1500)
+    trained_on = {t['worker'] for t in stream.data if 'train_part' in str(t['key'])}
+    assert len(trained_on) == 2, trained_on  # each worker learnt from its own partitions
+    assert isinstance(sel.model[-1], lightgbm.LGBMRegressor)
+    save_model(sel.model, tmp_path / 'model.skops')
+    holdout = _table(3000, seed=9)
+    served = load_model(tmp_path / 'model.skops').predict(holdout)
+    np.testing.assert_array_equal(served, sel.model.predict(holdout))
+    params = {k: v for k, v in best.loc['lgbm', 'params'].items()}
+    one_process = lambda rows: (lambda p: p.set_params(**{f'model__{k}': v for k, v in params.items()}).fit(rows.drop(columns='y'), rows['y']))(
+        __import__('mlworkbench.model.candidates', fromlist=['make_pipeline']).make_pipeline(train.candidates['lgbm'], sel.roles, features, 'regression', train.seed))
+    mae = lambda pred: float(np.abs(pred - holdout['y']).mean())
+    on_all, on_sample = mae(one_process(df).predict(holdout)), mae(one_process(sample).predict(holdout))
+    assert mae(served) < on_sample, (mae(served), on_sample)  # four times the rows: better than the sample alone
+    assert mae(served) == pytest.approx(on_all, rel=0.05), (mae(served), on_all)  # and as good as all rows in one process
+
+
+def test_a_lightgbm_classifier_learns_its_labels_from_every_partition(dask_client, tmp_path):
+    "Text labels too: the classifier trained across the workers calls the same classes as one trained on all rows in one process, and agrees with it on nearly every row."
+    from mlworkbench.config.params import Candidate
+    from mlworkbench.model.candidates import make_pipeline
+    from mlworkbench.model.features import feature_roles
+    from mlworkbench.model.scale import fit_on_partitions
+    df = _table(4000).assign(late=lambda d: np.where(d['y'] > 0.5, 'late', 'on time')).drop(columns='y')
+    parts = tmp_path / 'train.parquet'
+    parts.mkdir()
+    for i in range(4): df.iloc[1000 * i:1000 * (i + 1)].to_parquet(parts / f'part.{i:06d}.parquet')
+    _, features, _ = _params()
+    roles = feature_roles(df, 'late', features, 't')
+    X = df[[c for r in roles.values() for c in r]]
+    pipe = lambda: make_pipeline(Candidate(estimator='lightgbm', params={'n_estimators': 60}), roles, features, 'classification', 1)
+    spread, rows = fit_on_partitions(pipe(), X.iloc[:800], df['late'].iloc[:800], parts, dask_client)
+    whole = pipe().fit(X, df['late'])
+    assert rows == 4000 and list(spread.classes_) == list(whole.classes_) == ['late', 'on time']
+    holdout = _table(2000, seed=5)
+    assert (spread.predict(holdout) == whole.predict(holdout)).mean() > 0.95

@@ -4,6 +4,7 @@ Run from the project root after `make repro` (needs data/raw/, models/ and data/
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30         # both parts (evaluate's at 30x: long)
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30 --parts prep
     .venv/bin/python benchmarks/scaling/run.py --sizes 1 10 --parts quality   # the whole pipeline at 1x and 10x: model quality
+    .venv/bin/python benchmarks/scaling/run.py --sizes 1 3 10 30 --parts monitor   # the monitor stage on both backends
 Prep: the raw flights as they are at 1x, resampled with replacement to k times their rows beyond (the other tables as they are), `distance`
 jittered by 1% of its spread so copies are not duplicates that prep's dedupe would drop; the prep stage's library call
 (`prep_stage`) on the local backend and on a LocalCluster of 2 single-threaded workers (compute.memory_limit 4GiB each).
@@ -41,31 +42,44 @@ big.to_parquet(out)
 print(len(big))
 '''
 
-MONITOR = r'''
-import json, sys, tempfile, time, numpy as np, pandas as pd
-from mlworkbench.config.compute_params import ComputeParams
+LOG = r'''
+import sys, numpy as np, pandas as pd
+from pathlib import Path
 from mlworkbench.config.params import load_params
 from mlworkbench.model.modelfile import load_model
 from mlworkbench.model.record import ModelRecord
-from mlworkbench.monitor.monitor import LOG_COLUMNS, monitor, read_snapshot
-from mlworkbench.workbench.compute import compute_session
 p = load_params('params.yaml'); record = ModelRecord.read('models/model.json'); model = load_model('models/model.skops')
-prod, reference = pd.read_parquet(sys.argv[1]), pd.read_parquet('data/prepared/test.parquet')
-reference_predictions = pd.read_parquet('reports/test_predictions.parquet')['predicted'].to_numpy()
+prod, out = pd.read_parquet(sys.argv[1]), Path(sys.argv[2])
 names = record.feature_names
 times = prod[record.time_column]
 log = pd.DataFrame({'request_id': [f'r-{i}' for i in range(len(prod))], 'event_time': times, 'created_at': times, 'model_version': 'flights/1',
                     'route': '/predict', 'prediction': model.predict(prod[names]), 'label': None, 'actual': prod[p.data.target], 'actual_label': None})
 log = pd.concat([log, prod[names].add_prefix('feature.')], axis=1).sort_values('event_time', kind='mergesort', ignore_index=True)  # every outcome known
-snapshot = tempfile.mkdtemp()
-log.to_parquet(f'{snapshot}/log.parquet', row_group_size=100_000); open(f'{snapshot}/versions.json', 'w').write('{}')  # as the collect stage writes it
-del log, prod
+out.mkdir(parents=True, exist_ok=True)
+log.to_parquet(out / 'log.parquet', row_group_size=100_000); (out / 'versions.json').write_text('{}')  # as the collect stage writes them
+print(len(log), log.memory_usage(deep=True).sum())
+'''
+
+MONITOR = r'''
+import json, resource, sys, time, pandas as pd
+from mlworkbench.config.compute_params import ComputeParams
+from mlworkbench.config.params import load_params
+from mlworkbench.model.record import ModelRecord
+from mlworkbench.monitor.partitioned import monitor_stage
+from mlworkbench.workbench.compute import compute_session
+p = load_params('params.yaml'); record = ModelRecord.read('models/model.json')
+reference = pd.read_parquet('data/prepared/test.parquet')
+reference_predictions = pd.read_parquet('reports/test_predictions.parquet')['predicted'].to_numpy()
 test = json.load(open('reports/metrics.json'))['test']
 compute = ComputeParams(backend=sys.argv[2], workers=2, threads_per_worker=1, memory_limit='2GiB', dashboard_address=None)
-with compute_session(compute, announce=lambda line: None):  # the LocalCluster starts before the clock
+peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GB: this process's largest resident size so far
+with compute_session(compute, announce=lambda line: None) as session:  # the LocalCluster starts before the clock
     t = time.perf_counter()
-    log, _ = read_snapshot(snapshot, compute.backend)
-    monitor(log, reference, record, test, p.monitor, reference_predictions, p.data.timezone); print(time.perf_counter() - t)
+    result, _ = monitor_stage(p.model_copy(update={'compute': compute}), reference, record, reference_predictions, test, sys.argv[1])
+    seconds = time.perf_counter() - t
+    workers = max(session.client.run(peak).values()) if session.client else 0.0
+print(result.decision['decision'], sum(w.status == 'drift' for w in result.drift.windows.itertuples()), len(result.drift.windows), peak(), workers)
+print(seconds)
 '''
 
 EVALUATE = r'''
@@ -165,7 +179,7 @@ def write_section(title: str, section: str):
     print(section)
 
 
-def loglog_chart(series: dict, path: Path, title: str):
+def loglog_chart(series: dict, path: Path, title: str, rows: str = 'raw rows'):
     "Seconds against rows on log-log axes, one line per name of `series` (name -> [(rows, seconds)]), beside the linear-growth line from the first point."
     import matplotlib
     matplotlib.use('Agg')
@@ -177,7 +191,7 @@ def loglog_chart(series: dict, path: Path, title: str):
         line, = ax.plot(rows, seconds, 'o-', label=name)
         ax.plot([rows[0], rows[-1]], [seconds[0], seconds[0] * rows[-1] / rows[0]], ':', color=line.get_color(), lw=1)
     ax.set_xscale('log'); ax.set_yscale('log')
-    ax.set_xlabel('raw rows'); ax.set_ylabel('seconds'); ax.set_title(title + '\n(dotted: linear growth from the first point)', fontsize=10)
+    ax.set_xlabel(rows); ax.set_ylabel('seconds'); ax.set_title(title + '\n(dotted: linear growth from the first point)', fontsize=10)
     ax.legend(); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
 
 
@@ -233,6 +247,48 @@ def write_prep_results(rows_out, sizes, tight_from):
                   '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
 
 
+def monitor_part(sizes, seed):
+    "monitor_stage on a prediction log of the production window at each size, in one process and on a LocalCluster: time, peak RSS and the verdicts."
+    target = json.loads(subprocess.run([sys.executable, '-c', 'import json; from mlworkbench.config.params import load_params; print(json.dumps(load_params("params.yaml").data.target))'],
+                                       cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    def run(snapshot, backend):
+        proc = subprocess.Popen([sys.executable, '-c', MONITOR, str(snapshot), backend], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, env={**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1'})
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status: return f'failed (exit status {os.waitstatus_to_exitcode(status)})'
+        decision, drifted, windows, client, workers, seconds = out.strip().split()[-6:]
+        return float(seconds), float(client), float(workers), f'{decision}, {drifted} of {windows}'
+    rows_out = []
+    with tempfile.TemporaryDirectory() as d:
+        for k in sizes:
+            prod, snapshot = Path(d) / f'production-{k}.parquet', Path(d) / f'snapshot-{k}'
+            subprocess.run([sys.executable, '-c', MAKE, str(ROOT / 'data/prepared/production.parquet'), str(k), str(seed), str(prod), target], capture_output=True, text=True, check=True)
+            n, in_pandas = map(int, subprocess.run([sys.executable, '-c', LOG, str(prod), str(snapshot)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+            runs = {backend: run(snapshot, backend) for backend in ('local', 'dask')}
+            rows_out.append((k, n, in_pandas, runs))
+            print(k, n, in_pandas, runs, flush=True)
+            shutil.rmtree(snapshot); prod.unlink()
+    loglog_chart({b: [(n, r[b][0]) for _, n, _, r in rows_out if not isinstance(r[b], str)] for b in ('local', 'dask')},
+                 ROOT / 'benchmarks' / 'scaling' / 'monitor.png', 'the monitor stage, the production log resampled', 'logged rows')
+    base = rows_out[0][3]
+    def cell(r, backend):
+        if isinstance(r, str): return r
+        return f'{r[0]:.1f} s ({r[0] / base[backend][0]:.1f}×), {r[1]:.2f} GB' + (f'; each worker at most {r[2]:.2f} GB' if backend == 'dask' else '')
+    lines = [f"| {k}× | {n:,} | {mem / 2**30:.2f} GiB | {cell(r['local'], 'local')} | {cell(r['dask'], 'dask')} | "
+             f"{' / '.join(x[3] if not isinstance(x, str) else '-' for x in r.values())} |" for k, n, mem, r in rows_out]
+    write_section('scaling: monitor', f'`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, sizes))} --parts monitor` ({time.strftime("%Y-%m-%d")}, 2 cores): '
+                  'the default production window resampled to k× its rows (numeric features jittered by 1%), the champion\'s predictions and every outcome '
+                  'logged as the collect stage writes data/production/log.parquet (row groups of 100,000, made before the measurement); then the monitor '
+                  'stage\'s library call (`monitor_stage`) in a fresh process: on the local backend the log in that process (`monitor`), on Dask read as '
+                  'partitions by a LocalCluster of 2 single-threaded workers and judged from their merged per-partition summaries (`monitor_partitions`; '
+                  'the cluster, 2 workers of 2 GiB, starts before the clock). Peak RSS: of the stage\'s process, and of the largest Dask worker. '
+                  'The verdicts: the decision and the windows with dataset '
+                  'drift, local / Dask. Target (issue 16): at 10× at most 10× the 1× time.\n\n![monitor time against rows, log-log](scaling/monitor.png)\n\n'
+                  '| size | logged rows | log in pandas | local (time, peak RSS) | Dask LocalCluster (time, peak RSS of the stage; of a worker) | decision, windows with drift (local / Dask) |\n'
+                  '| --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
+
+
 def quality_part(sizes, seed):
     "The whole pipeline (ingest to evaluate, `dvc repro evaluate` in a clone of this project) on the raw flights resampled to each size: the chosen model and its test metric, on its own test window and on the default (1x) one."
     runs, mlwb_path = [], f"{Path(sys.executable).parent}:{os.environ['PATH']}"
@@ -277,10 +333,11 @@ def main():
     ap.add_argument('--sizes', type=int, nargs='+', default=[1, 3, 10])
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--tight-from', type=int, default=30, help='from this size, prep gets less memory than the table takes (default 30)')
-    ap.add_argument('--parts', nargs='+', choices=['prep', 'evaluate', 'quality'], default=['prep', 'evaluate'], help='prep on both backends; evaluate, its bootstrap, predict-batch and the monitor; quality: the whole pipeline at each size')
+    ap.add_argument('--parts', nargs='+', choices=['prep', 'evaluate', 'monitor', 'quality'], default=['prep', 'evaluate', 'monitor'], help='prep on both backends; evaluate, its bootstrap and predict-batch; the monitor on both backends; quality: the whole pipeline at each size')
     a = ap.parse_args()
     if 'prep' in a.parts: prep_part(a.sizes, a.seed, a.tight_from)
     if 'quality' in a.parts: quality_part(a.sizes, a.seed)
+    if 'monitor' in a.parts: monitor_part(a.sizes, a.seed)
     if 'evaluate' not in a.parts: return
     params = json.loads(subprocess.run([sys.executable, '-c', 'import json; from mlworkbench.config.params import load_params; p = load_params("params.yaml"); print(json.dumps({"target": p.data.target}))'],
                                        cwd=ROOT, capture_output=True, text=True, check=True).stdout)
@@ -316,24 +373,21 @@ def main():
                 batch[backend] = (f"failed: {said[-1] if said else f'exit status {status}'}" if status else
                                   (time.perf_counter() - t, usage.ru_maxrss / 2**20))  # peak RSS: the largest process of its tree (the workers' too)
                 shutil.rmtree(Path(d) / f'scored-{k}-{backend}', ignore_errors=True)
-            watched = {backend: measured([MONITOR, str(prod), backend], ROOT) for backend in ('local', 'dask')}
-            rows_out.append((k, n, ev, ours, ref, batch, watched))
-            print(k, n, ev, ours, ref, batch, watched, flush=True)
+            rows_out.append((k, n, ev, ours, ref, batch))
+            print(k, n, ev, ours, ref, batch, flush=True)
     base = rows_out[0]
     def batch_cell(b, backend):
         if isinstance(b[backend], str): return b[backend].replace('|', '/')
         ratio = '' if isinstance(base[5][backend], str) else f' ({b[backend][0] / base[5][backend][0]:.1f}×)'
         return f'{b[backend][0]:.1f} s{ratio}, {b[backend][1]:.2f} GB'
-    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} | {m["local"][0]:.1f} s ({m["local"][0] / base[6]["local"][0]:.1f}×), {m["local"][1]:.2f} GB | {m["dask"][0]:.1f} s ({m["dask"][0] / base[6]["dask"][0]:.1f}×), {m["dask"][1]:.2f} GB |'
-             for k, n, ev, o, r, b, m in rows_out]
+    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} |'
+             for k, n, ev, o, r, b in rows_out]
     section = (f'\n## scaling\n\n`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, a.sizes))}` ({time.strftime("%Y-%m-%d")}, 2 cores; the default test and '
                'production windows resampled with 1% jitter to k× their rows; each figure a fresh process; in brackets: the ratio to 1×). '
                'Target (issue 16): at 10× at most 10× the 1× time. The bootstrap: the paired comparison of two models, 4 arrays, '
-               'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference. The monitor: `monitor()` (drift and live performance per window, and the decision) '
-               'on a prediction log made of the production window at that size, every outcome known, read from a log.parquet as the monitor stage reads data/production/ (in row groups of 100,000); '
-               'on Dask the log is read as partitions by a LocalCluster of 2 single-threaded 2 GiB workers (started before the clock) and judged from their merged summaries (monitor_partitions). '
+               'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference. The monitor: see `## scaling: monitor`. '
                'predict-batch on Dask: the same command with params.yaml compute.backend: dask (a LocalCluster of 2 single-threaded workers of compute.memory_limit, started inside the measured time).\n\n'
-               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production, local (time, peak RSS) | predict-batch, Dask LocalCluster | monitor of production, local (time, peak RSS) | monitor, Dask LocalCluster |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production, local (time, peak RSS) | predict-batch, Dask LocalCluster |\n| --- | --- | --- | --- | --- | --- | --- |\n'
                + '\n'.join(lines) + '\n')
     write_section('scaling', section.removeprefix('\n## scaling\n'))
 

@@ -89,7 +89,7 @@ class TaskValues(Section):
 
 class Candidate(Section):
     "One model family to try, with its fixed params, its search space and its budget."
-    estimator: Literal['dummy', 'linear', 'hist_gradient_boosting', 'random_forest', 'extra_trees']  # family
+    estimator: Literal['dummy', 'linear', 'hist_gradient_boosting', 'random_forest', 'extra_trees', 'lightgbm']  # family
     params: dict[str, Any] = {}  # fixed estimator params, for every task
     space: dict[str, SpaceValue] = {}  # tuned estimator params, for every task
     n_iter: int = Field(1, ge=1)  # how many settings to try (random search) or to start from (halving)
@@ -168,6 +168,7 @@ class EvaluateParams(Section):
     residuals_by: list[str] = []  # columns to chart residuals by, and to add to the plot data
     importance_repeats: int = Field(5, ge=1)  # permutation importance repeats
     importance_rows: int = Field(5000, ge=100)  # rows for permutation importance
+    max_rows: int | None = Field(1_000_000, ge=100)  # test rows judged at most: beyond, a seeded sample (read a row group at a time; on the workers with compute.backend: dask); null: all
     plot_points: int = Field(2000, ge=10)  # rows per DVC plot table
     units: str = ''  # units of the target, for the model card
     description: str = ''  # what the model predicts, in a sentence, for the model card

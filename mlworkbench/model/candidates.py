@@ -12,6 +12,7 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGra
                               HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
+from lightgbm import LGBMClassifier, LGBMRegressor
 
 from ..config.params import TASKS, Candidate, Distribution, FeaturesParams, ParamsError, TrainParams
 from .features import build_features, categorical_mask
@@ -26,6 +27,7 @@ ESTIMATORS = {  # family -> (regressor, classifier, feature flavour)
     'dummy': (DummyRegressor, DummyClassifier, 'scaled'),
     'linear': (Ridge, LogisticRegression, 'scaled'),
     'hist_gradient_boosting': (HistGradientBoostingRegressor, HistGradientBoostingClassifier, 'tree'),
+    'lightgbm': (LGBMRegressor, LGBMClassifier, 'tree'),  # on compute.backend: dask the chosen one is trained on every partition (`fit_on_partitions`)
     'random_forest': (RandomForestRegressor, RandomForestClassifier, 'tree'),
     'extra_trees': (ExtraTreesRegressor, ExtraTreesClassifier, 'tree'),
 }
@@ -172,4 +174,5 @@ def make_pipeline(cand: Candidate, # the candidate, as it runs for `task`
     if 'random_state' in cls().get_params(): kwargs.setdefault('random_state', seed)
     if cand.estimator == 'hist_gradient_boosting' and roles['categorical']: kwargs.setdefault('categorical_features', categorical_mask(roles))
     if cand.estimator == 'linear' and task == 'classification': kwargs.setdefault('max_iter', 1000)
+    if cand.estimator == 'lightgbm': kwargs = {'n_jobs': 1, 'verbose': -1} | kwargs  # one thread as every fit here (the folds run in parallel); quiet
     return Pipeline([('features', build_features(roles, features, flavour)), ('model', cls(**kwargs))])

@@ -64,6 +64,7 @@ class Evaluation:
     confusion: pd.DataFrame | None = None  # classification: at the chosen threshold (binary), or of the most probable class
     per_class: pd.DataFrame | None = None  # multi-class: `per_class_metrics` (support, precision, recall, F1 with CIs)
     charts: dict = field(default_factory=dict)  # the model card's charts: `card_charts`
+    split_rows: int | None = None  # rows of the test split, when more than were judged (`evaluate.max_rows`)
 
     @property
     def multiclass(self) -> bool: return self.per_class is not None
@@ -74,7 +75,7 @@ class Evaluation:
         b = {x['name']: {'difference': x['value'], 'ci_low': x['ci_low'], 'ci_high': x['ci_high'],
                          'significant': bool(x['significant']), 'model_better': bool(x['model_better'])} for x in self.baselines}
         worse = [] if self.slices.empty else [f"{r['column']}={r['slice']}" for r in self.slices[self.slices['worse']].to_dict('records')]
-        out = {'metric': self.metric, 'test_rows': len(self.predictions), 'test': m, 'vs_baselines': b,
+        out = {'metric': self.metric, 'test_rows': len(self.predictions), **({'test_split_rows': self.split_rows} if self.split_rows else {}), 'test': m, 'vs_baselines': b,
                'beats_all_baselines': all(x['significant'] and x['model_better'] for x in self.baselines), 'worse_slices': worse}
         if not self.multiclass: return out
         per = {r.pop('class'): {k: v if np.isfinite(v) else None for k, v in r.items()} for r in self.per_class.to_dict('records')}  # label -> support, precision, ...; None: undefined
@@ -148,6 +149,7 @@ def evaluate_model(model, # the chosen model (the saved Pipeline)
     task, target, metric, features = record.task, record.target, record.metric_key, record.feature_names
     missing = [c for c in features + [target] if c not in test]
     if missing: raise ValueError(f'the test data lacks column(s) {missing} that the model needs')
+    split_rows = test.attrs.get('file_rows') if test.attrs.get('file_rows', 0) > len(test) else None  # `read_rows` read a sample of the split
     test = _known_outcomes(test, record)
     X, y = test[features], test[target]
     threshold, y, pred = record.decision_threshold, record.outcome(y), record.scores(model, X)
@@ -163,7 +165,7 @@ def evaluate_model(model, # the chosen model (the saved Pipeline)
     extra = test[[c for c in params.residuals_by if c in test]].reset_index(drop=True) if params.residuals_by else None
     plots = plot_data(task, y, pred, extra=extra, max_points=params.plot_points, seed=params.seed, **at, **({'classes': record.classes} if per is not None else {}))
     conf = confusion_table(y, pred, threshold) if task == 'classification' and per is None else conf
-    ev = Evaluation(task, metric, table, compared, slices, imp, preds, plots, confusion=conf, per_class=per)
+    ev = Evaluation(task, metric, table, compared, slices, imp, preds, plots, confusion=conf, per_class=per, split_rows=split_rows)
     ev.charts = card_charts(ev, params.units, codes)
     charts = [{'path': f'model_card/{name}', **entry} for name, (entry, _) in ev.charts.items()]
     ev.card = model_card(card_info(record, params, test, table, compared, slices, per, conf) | {'codes': codes or {}, 'charts': charts})

@@ -18,7 +18,7 @@ from ..errors import UserError
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'MOVED_MODULES', 'ModelFileError', 'canonical_skops', 'save_model', 'with_moved_types',
-           'load_model_bytes', 'load_model']
+           'load_model_bytes', 'load_model', 'library_versions']
 
 # %% ../../nbs/03_model/04_modelfile.ipynb #58744f28
 class ModelFileError(UserError, ValueError):
@@ -55,6 +55,8 @@ TRUSTED_TYPES = frozenset({
     # HistGradientBoosting keeps partial(check_array, ...): skops checks the wrapped function on its own, so
     # trusting `functools.partial` does not let a foreign function through
     'functools.partial', 'sklearn.utils.validation.check_array',
+    # LightGBM: the booster is rebuilt from its own text format (Booster.__setstate__ reads model_to_string's output)
+    'lightgbm.basic.Booster', 'lightgbm.sklearn.LGBMRegressor', 'lightgbm.sklearn.LGBMClassifier',
 })
 
 # %% ../../nbs/03_model/04_modelfile.ipynb #7871ea1c
@@ -137,3 +139,17 @@ def load_model(path: str | Path, # a .skops file
     path = Path(path)
     if not path.exists(): raise ModelFileError(f'no model file at {path}')
     return load_model_bytes(path.read_bytes(), str(path), trusted)
+
+# %% ../../nbs/03_model/04_modelfile.ipynb #ab2983b4
+def library_versions(model=None, # the saved model: a LightGBM step adds LightGBM's version
+                    ) -> dict:
+    "Versions that decide whether a saved model loads and behaves the same."
+    import platform, numpy, pandas, sklearn, scipy, skops
+    import mlworkbench
+    out = {'python': platform.python_version(), 'scikit-learn': sklearn.__version__, 'numpy': numpy.__version__,
+           'pandas': pandas.__version__, 'scipy': scipy.__version__, 'skops': skops.__version__, 'mlworkbench': mlworkbench.__version__}
+    steps = model.steps if hasattr(model, 'steps') else [(None, model)]
+    if any(type(s).__module__.startswith('lightgbm') for _, s in steps):
+        import lightgbm
+        out['lightgbm'] = lightgbm.__version__
+    return out

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 from ..data.ingest import parquet_files
 
 # %% auto #0
-__all__ = ['sample_positions', 'read_rows', 'path_sha256', 'fan_out']
+__all__ = ['LABEL', 'sample_positions', 'read_rows', 'path_sha256', 'fan_out', 'fit_on_partitions']
 
 # %% ../../nbs/03_model/14_scale.ipynb #5c6eaa06
 def sample_positions(total: int, # rows to sample from
@@ -88,3 +89,36 @@ def fan_out(client, # a `distributed.Client`; None: joblib's own processes on th
     from joblib import parallel_config, register_parallel_backend
     register_parallel_backend('mlworkbench-dask', _scatter_once_backend)
     with parallel_config(backend='mlworkbench-dask', client=client, scatter=list(data)): yield
+
+# %% ../../nbs/03_model/14_scale.ipynb #71d98250
+LABEL = '__label__'  # the target beside the encoded features, in each partition
+
+def fit_on_partitions(pipe, # features -> a LightGBM model, its params set (a `make_pipeline` of a lightgbm candidate)
+                      X: pd.DataFrame, # training rows in memory: the feature step is fitted on them
+                      y: pd.Series, # their target
+                      path: str | Path, # the whole training split (a Parquet file or a folder of parts), read on the workers
+                      client, # a `distributed.Client`
+                     ) -> tuple:
+    "(`pipe` with its model trained by LightGBM's Dask estimator on every row of `path` across the workers, the rows it learnt from)."
+    import dask.dataframe as dd
+    import lightgbm
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+    from mlworkbench.data.partitions import read_partitions
+    # the model learns from named columns, so its feature step hands it the same names when it predicts
+    features, model = clone(pipe.named_steps['features']).set_output(transform='pandas').fit(X, y), pipe.named_steps['model']
+    columns, names = list(X.columns), list(features.get_feature_names_out())
+    table = read_partitions(str(path), 'train')
+    encode = lambda df: features.transform(df[columns]).set_axis(df.index).assign(**{LABEL: df[y.name]})
+    encoded = table[columns + [y.name]].map_partitions(encode, meta=encode(X.iloc[:1].assign(**{y.name: y.iloc[:1]})).iloc[:0])
+    # LightGBM trains each worker on the partitions it holds: deal them out in turn, or one worker could hold (and learn) all
+    workers = sorted(client.scheduler_info(n_workers=-1)['workers'])
+    held = [client.compute(p, workers=[workers[i % len(workers)]], allow_other_workers=True) for i, p in enumerate(encoded.to_delayed())]
+    encoded = dd.from_delayed(held, meta=encoded._meta, verify_meta=False)
+    dask_class = lightgbm.DaskLGBMClassifier if isinstance(model, lightgbm.LGBMClassifier) else lightgbm.DaskLGBMRegressor
+    params = {k: v for k, v in model.get_params().items() if k != 'n_jobs'}  # threads: each worker's own
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Parameter n_jobs will be ignored', category=UserWarning)  # its default, None, is passed on
+        fitted = dask_class(client=client, **params).fit(encoded[names], encoded[LABEL])  # from one frame: their parts match
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
+    return Pipeline([('features', features), ('model', fitted.to_local().set_params(n_jobs=model.n_jobs))]), rows

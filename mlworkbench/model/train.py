@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import subprocess
 import warnings
 from pathlib import Path
@@ -20,15 +19,15 @@ from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, 
 from ..config.params import CVParams, Candidate, DataParams, Distribution, FeaturesParams, TrainParams
 from .candidates import SCORERS, check_train_params, make_pipeline, scoring
 from .features import build_features, feature_roles
-from .modelfile import save_model
+from .modelfile import library_versions, save_model
 from .record import ModelRecord
-from .scale import fan_out, path_sha256, sample_positions
+from .scale import fan_out, fit_on_partitions, path_sha256, sample_positions
 from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['cv_splitter', 'warn_rare_classes', 'Selection', 'select_model', 'linear_inference', 'out_of_fold',
-           'decision_threshold', 'feature_schema', 'local_time_range', 'library_versions', 'class_labels',
-           'write_training', 'plot_candidates', 'plot_coefficients']
+           'decision_threshold', 'feature_schema', 'local_time_range', 'class_labels', 'write_training',
+           'plot_candidates', 'plot_coefficients']
 
 # %% ../../nbs/03_model/05_train.ipynb #9c442e08
 def cv_splitter(task: str, # 'regression' or 'classification'
@@ -108,6 +107,7 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
                  train: TrainParams, # the candidates, the metric, the folds and the search
                  progress: bool | None = None, # a progress bar over the candidates (default: `train.progress`)
                  client=None, # a `distributed.Client`: the cross-validation fits run on its workers (`fan_out`)
+                 partitions: str | Path | None = None, # the whole training split: with `client`, a chosen lightgbm candidate learns from all of it (`fit_on_partitions`)
                 ) -> Selection:
     "Tune every candidate on the same folds, pick the best by `train.metric`, refit it and the baselines on `df`."
     check_train_params(train, data.task)
@@ -116,10 +116,10 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
         # a category first seen in a validation fold is expected, and handled by the encoders
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
         warnings.filterwarnings('ignore', message='The least populated class in y has only', category=UserWarning)  # said by `warn_rare_classes`
-        return _select(df, data, features, train, train.progress if progress is None else progress, client)
+        return _select(df, data, features, train, train.progress if progress is None else progress, client, partitions)
 
 # %% ../../nbs/03_model/05_train.ipynb #ec7c50ec
-def _select(df, data, features, train, progress: bool, client) -> Selection:
+def _select(df, data, features, train, progress: bool, client, partitions=None) -> Selection:
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
     Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
@@ -138,12 +138,18 @@ def _select(df, data, features, train, progress: bool, client) -> Selection:
     tried = pd.DataFrame(tried).assign(cv_mean=lambda t: sign * t['cv_mean'])
     contenders = best[~best['baseline']]
     chosen = contenders.iloc[int((sign * contenders['cv_mean']).to_numpy().argmax())]['candidate']
-    best['refit_on'] = [len(X) if c == chosen or c in train.baselines else 0 for c in best['candidate']]  # the others are not kept
+    refit_on = {}
     def refit(name):
         row = best.set_index('candidate').loc[name]
-        pipe = make_pipeline(train.candidates[name], roles, features, data.task, train.seed)
-        return pipe.set_params(**{f'model__{k}': v for k, v in row['params'].items()}).fit(X, y)
-    return Selection(tried, best, chosen, refit(chosen), {b: refit(b) for b in train.baselines}, roles, train.metric)
+        pipe = make_pipeline(train.candidates[name], roles, features, data.task, train.seed).set_params(**{f'model__{k}': v for k, v in row['params'].items()})
+        if client is not None and partitions is not None and train.candidates[name].estimator == 'lightgbm':
+            pipe, refit_on[name] = fit_on_partitions(pipe, X, y, partitions, client)  # every row of the split, across the workers
+            return pipe
+        refit_on[name] = len(X)
+        return pipe.fit(X, y)
+    model, baselines = refit(chosen), {b: refit(b) for b in train.baselines}
+    best['refit_on'] = [refit_on.get(c, 0) for c in best['candidate']]  # the others are not kept
+    return Selection(tried, best, chosen, model, baselines, roles, train.metric)
 
 # %% ../../nbs/03_model/05_train.ipynb #6bb93932
 def _multinomial_table(y: pd.Series, X: pd.DataFrame) -> pd.DataFrame:
@@ -258,13 +264,6 @@ def local_time_range(df: pd.DataFrame, # rows with a time column
     t = df[time_column].dt.tz_convert(timezone) if timezone else df[time_column]
     return [t.min().isoformat(), t.max().isoformat()]
 
-def library_versions() -> dict:
-    "Versions that decide whether a saved model loads and behaves the same."
-    import sklearn, skops, scipy
-    import mlworkbench
-    return {'python': platform.python_version(), 'scikit-learn': sklearn.__version__, 'numpy': np.__version__,
-            'pandas': pd.__version__, 'scipy': scipy.__version__, 'skops': skops.__version__, 'mlworkbench': mlworkbench.__version__}
-
 # %% ../../nbs/03_model/05_train.ipynb #25eb25c4
 def class_labels(target: pd.Series, # the target column the model was fitted on
                  classes, # the fitted model's `classes_`
@@ -302,7 +301,7 @@ def write_training(sel: Selection, # from `select_model`
         'training_data': {'path': str(data_path), 'sha256': path_sha256(data_path), 'rows': len(df),
                           'file_rows': df.attrs.get('file_rows', len(df)),  # more when `read_rows` sampled train.fit_rows of them
                           'time_range': local_time_range(df, data.time_column, data.timezone) if data.time_column else None},
-        'model_sha256': digest, 'versions': library_versions(),  # no git revision: this file is committed in the commit it would name (the registry records it)
+        'model_sha256': digest, 'versions': library_versions(sel.model),  # no git revision: this file is committed in the commit it would name (the registry records it)
     }
     record = ModelRecord.of(record)
     (models_dir / 'model.json').write_text(record.to_json())

@@ -321,7 +321,7 @@ def _model_sections(task, sizes, parts, slices, target, metric, folds) -> dict:
                   'candidates': _candidates(task, metric, sizes['train'])},
         'evaluate': {'seed': 7, 'n_resamples': 1000, 'confidence': 0.95, 'slices': slices, 'slice_min_rows': _slice_min_rows(sizes),
                      'alpha': 0.05, 'residuals_by': [p for p in parts if p in ('hour', 'month')], 'importance_repeats': 5,
-                     'importance_rows': 5000, 'plot_points': 2000,
+                     'importance_rows': 5000, 'max_rows': 1_000_000, 'plot_points': 2000,
                      'units': 'TODO: the unit of the target' if task == 'regression' else '',
                      'description': f"TODO: what '{target}' is, for whom the model predicts it, and when the prediction is made.",
                      'limits': ['TODO: what the model was not trained on (periods, groups, situations), and what it cannot know.']}}
