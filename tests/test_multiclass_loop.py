@@ -14,8 +14,10 @@ from mlworkbench.model.metrics import bootstrap_metrics
 from mlworkbench.model.modelfile import load_model
 from mlworkbench.model.record import ModelRecord
 from mlworkbench.monitor.backtest import backtest
-from mlworkbench.monitor.monitor import monitor, snapshot_log
-from mlworkbench.serve.predlog import read_log, sqlite_path
+from mlworkbench.monitor.monitor import monitor
+from mlworkbench.monitor.snapshot import snapshot_log
+from mlworkbench.monitor.snapshot import read_log
+from mlworkbench.serve.predlog import sqlite_path
 from mlworkbench.serve.registry import Registry
 from mlworkbench.workbench.testing import demo_model
 from test_service import make_client, rows

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from mlworkbench.workbench.loadgen import http_request, load
-from mlworkbench.serve.predlog import SCHEMA_VERSION, PredictionLog, feedback, make_engine, metadata, migrate, read_log, utcnow
+from mlworkbench.monitor.snapshot import read_log
+from mlworkbench.serve.predlog import SCHEMA_VERSION, PredictionLog, feedback, make_engine, metadata, migrate, utcnow
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def test_log_writes_batches_migrates_and_joins_feedback(pg):
 def test_an_old_log_is_upgraded_in_place_and_collected(pg, tmp_path):
     "A version-1 log (no event_time) on PostgreSQL: the upgrade keeps its rows, the snapshot for the monitor reads it."
     import datetime as dt
-    from mlworkbench.monitor.monitor import snapshot_log
+    from mlworkbench.monitor.snapshot import snapshot_log
     engine = make_engine(pg)
     with engine.begin() as c:  # the tables as the first release created them
         c.exec_driver_sql('CREATE TABLE mlwb_schema (version INTEGER NOT NULL)'); c.exec_driver_sql('INSERT INTO mlwb_schema VALUES (1)')
@@ -75,7 +76,7 @@ def test_an_old_log_is_upgraded_in_place_and_collected(pg, tmp_path):
 def test_a_version_2_log_gets_the_probabilities_column_and_keeps_its_rows(pg, tmp_path):
     "A log created before multi-class models on PostgreSQL: the column is added on open, old rows read back without it, new rows keep theirs."
     import pandas as pd
-    from mlworkbench.monitor.monitor import snapshot_log
+    from mlworkbench.monitor.snapshot import snapshot_log
     engine = make_engine(pg)
     with engine.begin() as c:  # the tables as version 2 created them
         c.exec_driver_sql('CREATE TABLE mlwb_schema (version INTEGER NOT NULL)'); c.exec_driver_sql('INSERT INTO mlwb_schema VALUES (1), (2)')

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from mlworkbench.config.params import RegistryParams, ServeParams
 from mlworkbench.serve.app import create_app
 from mlworkbench.serve.predictor import Predictor
-from mlworkbench.serve.predlog import COLUMNS, read_log, sqlite_path
+from mlworkbench.monitor.snapshot import read_log
+from mlworkbench.serve.predlog import COLUMNS, sqlite_path
 from mlworkbench.serve.registry import Registry, load_version
 from mlworkbench.serve.service import Service
 from mlworkbench.workbench.testing import demo_model

@@ -13,7 +13,8 @@ import pytest
 from conftest import ADMIN_TOKEN
 from mlworkbench.workbench.loadgen import http_request, load
 from mlworkbench.serve.predictor import Predictor
-from mlworkbench.serve.predlog import read_log, sqlite_path
+from mlworkbench.monitor.snapshot import read_log
+from mlworkbench.serve.predlog import sqlite_path
 from mlworkbench.serve.registry import Registry, load_version
 from mlworkbench.workbench.testing import demo_model
 

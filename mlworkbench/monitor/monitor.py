@@ -15,61 +15,14 @@ import pandas as pd
 from ..config.params import MonitorParams
 from .drift import WindowedDrift, drift_over_windows
 from .drift_plots import plot_drift_heatmap
+from .snapshot import LOG_COLUMNS
 from .windows import outlying_times
 from ..model.record import ModelRecord, metric_key
 from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
-__all__ = ['LOG_COLUMNS', 'snapshot_log', 'log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult',
-           'monitor', 'served_test_metrics', 'read_snapshot', 'plot_monitor']
-
-# %% ../../nbs/05_monitor/08_monitor.ipynb #d2bfebad
-LOG_COLUMNS = ['request_id', 'event_time', 'created_at', 'model_version', 'route', 'prediction', 'label', 'actual', 'actual_label']
-
-def _probabilities(df: pd.DataFrame) -> list[str]:
-    "The log's class probabilities as sorted JSON text in place (one Parquet type whatever the classes): ['probabilities'] if any row of a multi-class model has them, else []."
-    if 'probabilities' not in df or not df['probabilities'].notna().any(): return []  # regression, binary: the snapshot is as before
-    df['probabilities'] = [None if p is None or p is np.nan else json.dumps(p, sort_keys=True) for p in df['probabilities']]
-    return ['probabilities']
-
-def _empty_sqlite(url: str) -> bool:
-    "True for a SQLite URL whose file does not exist: nothing was logged, and reading must not create it."
-    import sqlalchemy as sa
-    u = sa.engine.make_url(url)
-    return u.get_backend_name() == 'sqlite' and bool(u.database) and u.database != ':memory:' and not Path(u.database).exists()
-
-# %% ../../nbs/05_monitor/08_monitor.ipynb #e73822b0
-def snapshot_log(url: str, # the prediction log's SQLAlchemy URL (a relative SQLite path is taken below `root`)
-                 out_dir: str | Path = 'data/production', # where log.parquet and versions.json go
-                 registry_root: str | Path | None = None, # registry folder (for each served version's test metrics)
-                 root: str | Path = '.', # project root
-                ) -> dict:
-    "Copy the prediction log, feedback joined, into `out_dir/log.parquet` (+ `versions.json`); a summary of what it holds."
-    from mlworkbench.data.ingest import write_parquet
-    from mlworkbench.serve.predlog import read_log, sqlite_path
-    url = sqlite_path(url, root)
-    df = pd.DataFrame(columns=LOG_COLUMNS) if _empty_sqlite(url) else read_log(url)
-    if df.empty: df = pd.DataFrame({c: pd.Series(dtype='datetime64[ns, UTC]' if c.endswith(('_time', '_at')) else object) for c in LOG_COLUMNS})
-    feats = [c for c in df.columns if c.startswith('feature.')]
-    # arrival order within an event time (request, then row within it), not the random request ids: two replays of the
-    # same data give the same snapshot order, hence the same bootstrap intervals
-    row = pd.to_numeric(df['request_id'].astype(str).str.extract(r'-(\d+)$', expand=False), errors='coerce')
-    df = df.assign(_row=row).sort_values(['event_time', 'created_at', '_row', 'request_id'], kind='mergesort')
-    df = df[LOG_COLUMNS + _probabilities(df) + feats].reset_index(drop=True)
-    out = Path(out_dir)
-    write_parquet(df, out / 'log.parquet')
-    versions = {}
-    for ref in sorted(df['model_version'].dropna().unique()):
-        name, _, number = str(ref).rpartition('/')
-        folder = Path(registry_root) / name / number if registry_root and number.isdigit() else None
-        info = {'registered': bool(folder and folder.exists())}
-        if info['registered'] and (folder / 'metrics.json').exists():
-            info['test'] = json.loads((folder / 'metrics.json').read_text()).get('test')
-        versions[ref] = info
-    (out / 'versions.json').write_text(json.dumps(versions, indent=2, sort_keys=True) + '\n')
-    labelled = int(df['actual'].notna().sum() + df['actual_label'].notna().sum())
-    return {'rows': len(df), 'labelled': labelled, 'versions': list(versions),
-            'first': None if df.empty else str(df['event_time'].min()), 'last': None if df.empty else str(df['event_time'].max())}
+__all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'monitor',
+           'served_test_metrics', 'read_snapshot', 'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #6b60ccda
 def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `feature.NAME` columns

@@ -22,7 +22,7 @@ from ..errors import UserError
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'metadata', 'JSONB', 'NULLABLE_JSONB', 'predictions', 'feedback', 'COLUMNS', 'schema_table',
            'MIGRATIONS', 'log', 'LogError', 'sqlite_path', 'json_text', 'make_engine', 'migrate', 'utcnow',
-           'PredictionLog', 'flush', 'close', 'add_feedback', 'read_log']
+           'PredictionLog', 'flush', 'close', 'add_feedback']
 
 # %% ../../nbs/04_serve/05_predlog.ipynb #b2e2111c
 SCHEMA_VERSION = 3  # bump with a new entry in MIGRATIONS when the tables change
@@ -322,28 +322,3 @@ def _store_feedback(self: PredictionLog, items: list[dict]) -> list[str]:
             conn.execute(feedback.insert(), rows)
     return []
 PredictionLog.add_feedback = add_feedback
-
-# %% ../../nbs/04_serve/05_predlog.ipynb #b80555cf
-def read_log(url_or_engine, # a SQLAlchemy URL or engine
-             model_version: str | None = None, # only this version's rows (None: all)
-            ):
-    "The log as a DataFrame: one row per prediction, its features as columns, the feedback joined; `event_time` is `created_at` where the client sent none."
-    import pandas as pd
-    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    raw = lambda c: sa.type_coerce(c, sa.String).label(c.name)  # times as stored: one unreadable time must not stop reading every row
-    cols = [raw(c) if c.name in ('created_at', 'event_time') else c for c in predictions.c]
-    q = (sa.select(*cols, feedback.c.actual, feedback.c.actual_label, raw(feedback.c.received_at))
-         .select_from(predictions.outerjoin(feedback, predictions.c.request_id == feedback.c.request_id))
-         .order_by(predictions.c.created_at, predictions.c.request_id))
-    if model_version: q = q.where(predictions.c.model_version == model_version)
-    with engine.connect() as conn: df = pd.DataFrame(conn.execute(q).mappings().all())
-    if df.empty: return df
-    for c in ('created_at', 'event_time', 'received_at'):  # SQLite keeps no zone: the log is in UTC
-        parsed = pd.to_datetime(df[c], utc=True, format='ISO8601', errors='coerce').astype('datetime64[us, UTC]')
-        if (bad := parsed.isna() & df[c].notna()).any():  # e.g. '5-01-01 …', which versions before 11 stored for a year 5
-            warnings.warn(f'prediction log: {bad.sum()} {c} value(s) cannot be read as times (e.g. {df.loc[bad, c].iloc[0]!r})'
-                          + ('; those rows are placed at the time they were served' if c == 'event_time' else ''))
-        df[c] = parsed
-    df['event_time'] = df['event_time'].fillna(df['created_at'])
-    feats = pd.DataFrame(df.pop('features').tolist(), index=df.index)
-    return pd.concat([df, feats.add_prefix('feature.')], axis=1)

@@ -86,7 +86,7 @@ def _run_stage(args, name: str):
 def cmd_collect(args):
     "Copy the prediction log (predictions, features, outcomes) to data/production/ for the monitor stage."
     import pandas as pd
-    from mlworkbench.monitor.monitor import snapshot_log
+    from mlworkbench.monitor.snapshot import snapshot_log
     settings = project_settings(args.project)
     s = snapshot_log(settings.serve.database_url, settings.root / 'data' / 'production', settings.registry_dir, settings.root)
     tz = settings.params.data.timezone if settings.params.data else None
