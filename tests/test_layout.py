@@ -59,3 +59,13 @@ def test_the_import_graph_has_no_cycle():
         path.pop(); done.add(m)
     for m in sorted(graph): visit(m)
     assert not cycles, 'import cycles: ' + '; '.join(' -> '.join(c) for c in cycles)
+
+
+def test_a_title_cell_holds_only_the_title_and_its_summary():
+    "nbdev reads what follows the `> summary` of a notebook's first markdown cell as frontmatter and leaves it off the page: the page's opening prose goes in the next cell."
+    import re
+    crowded = []
+    for nb in sorted((REPO / 'nbs').rglob('*.ipynb')):
+        first = next((c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown'), None)
+        if first and re.sub(r'^# [^\n]+\n+(> [^\n]+\n?)?', '', ''.join(first['source'])).strip(): crowded.append(nb.relative_to(REPO).as_posix())
+    assert not crowded, f'title cells with more than the title and its summary (move the rest to a cell of its own): {crowded}'
