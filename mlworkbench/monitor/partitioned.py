@@ -17,7 +17,7 @@ from .drift import judged_report, windowed_drift
 from .drift_stats import numeric_values
 from pathlib import Path
 
-from ..config.params import Params
+from ..config.params import Params, ParamsError
 from .monitor import (MonitorResult, _outlying_reason, _window_span, log_features, logged_scores, monitor, read_snapshot,
                                          reference_outputs, served_test_metrics)
 from .performance import decide, performance_metrics, performance_table, window_metrics
@@ -143,7 +143,7 @@ def summarize_part(log: pd.DataFrame, # one partition of the log snapshot
     known = y.notna().to_numpy()
     keyed = pd.util.hash_pandas_object(log['request_id'].astype(str), index=False).to_numpy()  # the same number for a row in any partition
     times = pd.to_datetime(log['event_time'], utc=True)
-    score_cols = scores.reshape(len(log), -1)
+    score_cols = scores if scores.ndim == 2 else scores[:, None]  # a column per class, or the one value
     out = {}
     for start, end, idx in time_windows(times, plan.window, plan.timezone, first=plan.first):
         lab = idx[known[idx]]
@@ -168,7 +168,7 @@ def summary_plan(prof: ReferenceProfile, # the reference, prepared
                 ) -> SummaryPlan:
     "What each partition's summary needs, from the reference."
     if isinstance(window, (int, np.integer)):
-        raise ValueError(f'monitor.window: {window} rows per window needs the whole log in one process; on compute.backend: dask give a '
+        raise ParamsError(f'monitor.window: {window} rows per window needs the whole log in one process; on compute.backend: dask give a '
                          "pandas frequency such as '7D', 'W-MON' or 'MS'")
     grids = {n: numeric_grid(c) if isinstance(c, _Numeric) else None for n, c in prof.columns.items()}
     pred_grid = numeric_grid(prof.predictions) if isinstance(prof.predictions, _Numeric) else None
