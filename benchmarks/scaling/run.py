@@ -84,14 +84,20 @@ print(seconds)
 
 EVALUATE = r'''
 import sys, time, pandas as pd
+from mlworkbench.config.compute_params import ComputeParams
 from mlworkbench.config.params import load_params
 from mlworkbench.model.modelfile import load_model
 from mlworkbench.model.record import ModelRecord
 from mlworkbench.model.evaluate import evaluate_model
+from mlworkbench.model.scale import read_rows
+from mlworkbench.workbench.compute import compute_session
 p = load_params('params.yaml'); record = ModelRecord.read('models/model.json'); model = load_model('models/model.skops')
 baselines = {n: load_model(f'models/baselines/{n}.skops') for n in record.cv if record.cv[n]['baseline']}
-test = pd.read_parquet(sys.argv[1])
-t = time.perf_counter(); evaluate_model(model, baselines, test, record, p.evaluate); print(time.perf_counter() - t)
+compute = ComputeParams(backend=sys.argv[2], workers=2, threads_per_worker=1, memory_limit='2GiB', dashboard_address=None)
+with compute_session(compute, announce=lambda line: None) as session:  # as the evaluate stage: the test rows read (on the workers), then judged here
+    t = time.perf_counter()
+    test = read_rows(sys.argv[1], p.evaluate.max_rows, p.evaluate.seed, session.client)
+evaluate_model(model, baselines, test, record, p.evaluate); print(time.perf_counter() - t)
 '''
 
 RAW = r'''
@@ -357,7 +363,7 @@ def main():
             test, prod = Path(d) / f'test-{k}.parquet', Path(d) / f'production-{k}.parquet'
             n = int(subprocess.run([sys.executable, '-c', MAKE, str(ROOT / 'data/prepared/test.parquet'), str(k), str(a.seed), str(test), params['target']], capture_output=True, text=True, check=True).stdout)
             subprocess.run([sys.executable, '-c', MAKE, str(ROOT / 'data/prepared/production.parquet'), str(k), str(a.seed), str(prod), params['target']], capture_output=True, text=True, check=True)
-            ev = measured([EVALUATE, str(test)], ROOT)
+            ev, ev_dask = measured([EVALUATE, str(test), 'local'], ROOT), measured([EVALUATE, str(test), 'dask'], ROOT)
             ours = measured([BOOTSTRAP, str(n), 'ours'], ROOT)
             ref = measured([BOOTSTRAP, str(n), 'scipy'], ROOT)
             batch = {}
@@ -373,21 +379,23 @@ def main():
                 batch[backend] = (f"failed: {said[-1] if said else f'exit status {status}'}" if status else
                                   (time.perf_counter() - t, usage.ru_maxrss / 2**20))  # peak RSS: the largest process of its tree (the workers' too)
                 shutil.rmtree(Path(d) / f'scored-{k}-{backend}', ignore_errors=True)
-            rows_out.append((k, n, ev, ours, ref, batch))
-            print(k, n, ev, ours, ref, batch, flush=True)
+            rows_out.append((k, n, ev, ours, ref, batch, ev_dask))
+            print(k, n, ev, ours, ref, batch, ev_dask, flush=True)
     base = rows_out[0]
     def batch_cell(b, backend):
         if isinstance(b[backend], str): return b[backend].replace('|', '/')
         ratio = '' if isinstance(base[5][backend], str) else f' ({b[backend][0] / base[5][backend][0]:.1f}×)'
         return f'{b[backend][0]:.1f} s{ratio}, {b[backend][1]:.2f} GB'
-    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} |'
-             for k, n, ev, o, r, b in rows_out]
+    lines = [f'| {k}× | {n:,} | {ev[0]:.1f} s ({ev[0] / base[2][0]:.1f}×), {ev[1]:.2f} GB | {ed[0]:.1f} s ({ed[0] / base[6][0]:.1f}×), {ed[1]:.2f} GB | {o[0]:.1f} s ({o[0] / base[3][0]:.1f}×) | {r[0]:.1f} s ({r[0] / base[4][0]:.1f}×) | {batch_cell(b, "local")} | {batch_cell(b, "dask")} |'
+             for k, n, ev, o, r, b, ed in rows_out]
     section = (f'\n## scaling\n\n`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, a.sizes))}` ({time.strftime("%Y-%m-%d")}, 2 cores; the default test and '
                'production windows resampled with 1% jitter to k× their rows; each figure a fresh process; in brackets: the ratio to 1×). '
                'Target (issue 16): at 10× at most 10× the 1× time. The bootstrap: the paired comparison of two models, 4 arrays, '
                'evaluate.n_resamples resamples; scipy.stats.bootstrap is the reference. The monitor: see `## scaling: monitor`. '
+               'Evaluate: the stage\'s calls, the test rows read with read_rows (evaluate.max_rows of them, a row group at a time; on Dask by the workers of a LocalCluster of 2 '
+               'single-threaded 2 GiB workers, started before the clock) and judged by evaluate_model. '
                'predict-batch on Dask: the same command with params.yaml compute.backend: dask (a LocalCluster of 2 single-threaded workers of compute.memory_limit, started inside the measured time).\n\n'
-               '| size | test rows | evaluate_model (time, peak RSS) | bootstrap, ours | bootstrap, scipy | predict-batch of production, local (time, peak RSS) | predict-batch, Dask LocalCluster |\n| --- | --- | --- | --- | --- | --- | --- |\n'
+               '| size | test rows | evaluate, local (time, peak RSS) | evaluate, Dask LocalCluster | bootstrap, ours | bootstrap, scipy | predict-batch of production, local (time, peak RSS) | predict-batch, Dask LocalCluster |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n'
                + '\n'.join(lines) + '\n')
     write_section('scaling', section.removeprefix('\n## scaling\n'))
 
