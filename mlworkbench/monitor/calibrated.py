@@ -68,6 +68,7 @@ class DriftCalibration:
         self.roles, self.rows, self.draws, self.seed, self.block = dict(roles), len(reference), draws, seed, block
         self.columns = {n: (pd.to_numeric(reference[n], errors='coerce').to_numpy(float) if r == 'numeric'
                             else pd.Categorical(reference[n].astype('str').where(reference[n].notna())).codes.astype(np.int64)) for n, r in self.roles.items()}
+        self.slots = {n: _slots(c) for n, c in self.columns.items() if self.roles[n] == 'numeric'}  # each value's rank among the distinct ones
         if times is None: self.blocks = [np.arange(self.rows)]  # one block, rows drawn independently from it
         else:
             t = pd.Series(pd.to_datetime(reference[times] if isinstance(times, str) else np.asarray(times))).reset_index(drop=True)
@@ -81,6 +82,20 @@ class DriftCalibration:
     def __repr__(self): return f'DriftCalibration({self.rows} rows in {len(self.blocks)} blocks of {self.block}, {len(self.roles)} features, {self.draws} draws)'
 
 # %% ../../nbs/05_monitor/12_calibrated.ipynb #41d1c889
+def _slots(values: np.ndarray) -> tuple[np.ndarray, int]:
+    "(1 + the rank of each finite value among the distinct ones, 0 for a missing one; how many slots): samples of these values are compared by counting, not sorting."
+    finite = np.isfinite(values)
+    distinct = np.unique(values[finite])
+    return np.where(finite, np.searchsorted(distinct, np.where(finite, values, 0)) + 1, 0), len(distinct) + 1
+
+def _ks_of_counts(cur: np.ndarray, ref: np.ndarray) -> float | None:
+    "The scaled KS statistic of two samples given as counts at the same sorted values (None when one is empty): exactly what sorting them gives."
+    n, m = cur.sum(), ref.sum()
+    if not n or not m: return None
+    d = float(np.abs(np.cumsum(cur) / n - np.cumsum(ref) / m).max())
+    return d * d * n * m / (n + m) / KS_MEAN_SQUARE
+
+# %% ../../nbs/05_monitor/12_calibrated.ipynb #a3d7e830
 def _size_key(n: int) -> int:
     "Window sizes within 19% of each other share one estimate (a grid of powers of 2^(1/4))."
     return int(round(4 * math.log2(max(n, 1))))
@@ -97,8 +112,11 @@ def null_moments(self: DriftCalibration, n: int, # rows of the window
             cur = block_sample(self.blocks, size, key[1], rng)
             ref = block_resample(self.blocks, key[1], rng) if len(self.blocks) > 1 else rng.integers(0, self.rows, self.rows)
             for name, role in self.roles.items():
-                s = _statistic(role, self.columns[name][cur], self.columns[name][ref])
-                if s is not None: sums[name].append(s[0])
+                if role == 'numeric':
+                    slots, k = self.slots[name]
+                    s = _ks_of_counts(np.bincount(slots[cur], minlength=k)[1:], np.bincount(slots[ref], minlength=k)[1:])
+                else: s = (_statistic(role, self.columns[name][cur], self.columns[name][ref]) or (None,))[0]
+                if s is not None: sums[name].append(s)
         self._effects[key] = {name: (float(np.mean(v)), float(np.var(v))) if len(v) > 1 else (1.0, 2.0) for name, v in sums.items()}
     return self._effects[key]
 
