@@ -14,7 +14,8 @@ import pytest
 from mlworkbench.config.params import MonitorParams
 from mlworkbench.model.metrics import bootstrap_metrics
 from mlworkbench.model.modelfile import load_model
-from mlworkbench.monitor.monitor import LOG_COLUMNS, monitor, plot_monitor
+from mlworkbench.monitor.monitor import monitor, plot_monitor
+from mlworkbench.monitor.snapshot import LOG_COLUMNS
 from mlworkbench.workbench.testing import demo_model
 
 PARAMS = MonitorParams(window='7D', n_resamples=200, min_rows=50, min_labelled_rows=100)

@@ -15,14 +15,13 @@ import pandas as pd
 from ..config.params import MonitorParams
 from .drift import WindowedDrift, drift_over_windows
 from .drift_plots import plot_drift_heatmap
-from .snapshot import LOG_COLUMNS
 from .windows import outlying_times
 from ..model.record import ModelRecord, metric_key
 from .performance import UNJUDGED, decide, live_performance, plot_live_performance
 
 # %% auto #0
-__all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'monitor',
-           'served_test_metrics', 'read_snapshot', 'plot_monitor']
+__all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'logged_outcomes',
+           'headline_metric', 'judged', 'monitor', 'served_test_metrics', 'read_snapshot', 'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #6b60ccda
 def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `feature.NAME` columns
@@ -160,6 +159,26 @@ def _write(self, reports_dir: str | Path = 'reports'):
 
 MonitorResult.table, MonitorResult.plot_data, MonitorResult.latest_features, MonitorResult.write = _table, _plot_data, _latest_features, _write
 
+# %% ../../nbs/05_monitor/08_monitor.ipynb #1c93ba27
+def logged_outcomes(log: pd.DataFrame, # the snapshot of the prediction log (or a part of it)
+                    record: ModelRecord, # the model's record
+                    scores: np.ndarray, # what is scored (`logged_scores`)
+                   ) -> pd.Series:
+    "The outcomes fed back, missing where not known yet, or where a row was logged without every class' probability (it cannot be scored)."
+    y = record.outcome(log['actual_label'] if record.task == 'classification' else log['actual'])
+    return y.where(~np.isnan(scores).any(axis=1)) if scores.ndim == 2 else y
+
+def headline_metric(params: MonitorParams, test_metrics: dict | None) -> str | None:
+    "The metric a decision reads: `monitor.metric`, else the first one of the test time."
+    return metric_key(params.metric or (next(iter(test_metrics)) if test_metrics else None))
+
+def judged(drift, perf: pd.DataFrame, params: MonitorParams, metric: str | None, outlying: dict, rows: int, labelled: int, versions: list) -> MonitorResult:
+    "The `MonitorResult` of measured drift and performance: the decision, with the rows far outside the log's times among its reasons."
+    metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
+    decision = decide(drift, perf, params, metric)
+    if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
+    return MonitorResult(drift, perf, decision, rows, labelled, metric, versions, params, outlying)
+
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c05
 def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_log`)
             reference: pd.DataFrame, # the reference window: the test split the model was judged on
@@ -180,19 +199,12 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     if record.is_multiclass and reference_predictions is not None: reference_predictions = reference_outputs(reference_predictions, record)
     drift = drift_over_windows(reference, current, record.features, params.window, params, times=log['event_time'], timezone=timezone,
                                reference_predictions=reference_predictions, current_predictions=called)
-    y = record.outcome(log['actual_label'] if task == 'classification' else log['actual'])
-    if scores.ndim == 2: y = y.where(~np.isnan(scores).any(axis=1))  # a row logged without every class' probability cannot be scored
-    labelled = int(y.notna().sum())
-    metric = params.metric or (next(iter(test_metrics)) if test_metrics else None)
-    metric = metric_key(metric)
+    y = logged_outcomes(log, record, scores)
+    labelled, metric = int(y.notna().sum()), headline_metric(params, test_metrics)
     kw = {'threshold': record.decision_threshold} if task == 'classification' else {}
     perf = live_performance(task, y, scores, log['event_time'], params=params, test_metrics=test_metrics,
                             metrics=[metric] if metric else None, timezone=timezone, **kw) if labelled else pd.DataFrame()
-    metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
-    decision = decide(drift, perf, params, metric)
-    outlying = outlying_rows(log, params.window, timezone)
-    if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
-    return MonitorResult(drift, perf, decision, len(log), labelled, metric, sorted(log['model_version'].unique().tolist()), params, outlying)
+    return judged(drift, perf, params, metric, outlying_rows(log, params.window, timezone), len(log), labelled, sorted(log['model_version'].unique().tolist()))
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #c334c086
 def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log (pandas, or dask partitions)

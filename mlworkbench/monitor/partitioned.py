@@ -6,22 +6,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import dask
 import numpy as np
 import pandas as pd
 
-from ..config.params import MonitorParams
-from ..model.record import ModelRecord, metric_key
+from ..config.params import MonitorParams, Params, ParamsError
+from ..model.record import ModelRecord
 from .drift import judged_report, windowed_drift
 from .drift_stats import numeric_values
-from pathlib import Path
-
-from ..config.params import Params, ParamsError
-from .monitor import (MonitorResult, _outlying_reason, _window_span, log_features, logged_scores, monitor, read_snapshot,
-                                         reference_outputs, served_test_metrics)
-from .performance import decide, performance_metrics, performance_table, window_metrics
-from .reference import ReferenceProfile, _Categorical, _Numeric, _Weighted, compare_profiles, prediction_role
+from .monitor import (MonitorResult, _window_span, headline_metric, judged, log_features, logged_outcomes, logged_scores,
+                                         monitor, read_snapshot, reference_outputs, served_test_metrics)
+from .performance import performance_metrics, performance_table, window_metrics
+from .reference import ReferenceProfile, _Categorical, _Numeric, _Weighted, compare_profiles
 from .windows import time_fences, time_windows
 
 # %% auto #0
@@ -127,11 +125,6 @@ class WindowSummary:
                              None if self.prediction is None else self.prediction.merge(other.prediction), self.labelled + other.labelled, both)
 
 # %% ../../nbs/05_monitor/10_partitioned.ipynb #f6a100ac
-def _outcomes(log: pd.DataFrame, record: ModelRecord, scores: np.ndarray) -> pd.Series:
-    "The known outcomes as `monitor` scores them (missing where not known, or where a class' probability was not logged)."
-    y = record.outcome(log['actual_label'] if record.task == 'classification' else log['actual'])
-    return y.where(~np.isnan(scores).any(axis=1)) if scores.ndim == 2 else y
-
 def summarize_part(log: pd.DataFrame, # one partition of the log snapshot
                    plan: SummaryPlan, # from `summary_plan`
                    part: int, # the partition's number (orders rows of equal time as the log does)
@@ -139,7 +132,7 @@ def summarize_part(log: pd.DataFrame, # one partition of the log snapshot
     "window start -> `WindowSummary` of this partition's rows."
     log = log.reset_index(drop=True)
     current, (called, scores) = log_features(log, plan.record), logged_scores(log, plan.record)
-    y = _outcomes(log, plan.record, scores)
+    y = logged_outcomes(log, plan.record, scores)
     known = y.notna().to_numpy()
     keyed = pd.util.hash_pandas_object(log['request_id'].astype(str), index=False).to_numpy()  # the same number for a row in any partition
     times = pd.to_datetime(log['event_time'], utc=True)
@@ -280,12 +273,9 @@ def monitor_partitions(log, # the prediction log's snapshot as a dask DataFrame 
                                         _merge_second, sample_rows, examples))[0]
     drift = drift_of(summaries, prof, plan)
     labelled = sum(s.labelled for s in summaries.values())
-    metric = metric_key(params.metric or (next(iter(test_metrics)) if test_metrics else None))
+    metric = headline_metric(params, test_metrics)
     perf = performance_of(summaries, record, params, test_metrics, metric) if labelled else pd.DataFrame()
-    metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
-    decision, outlying = decide(drift, perf, params, metric), _outlying(far, timezone)
-    if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
-    return MonitorResult(drift, perf, decision, times['rows'], labelled, metric, sorted(times['versions']), params, outlying)
+    return judged(drift, perf, params, metric, _outlying(far, timezone), times['rows'], labelled, sorted(times['versions']))
 
 # %% ../../nbs/05_monitor/10_partitioned.ipynb #10a00f8b
 def monitor_stage(p: Params, # validated params: data, monitor and compute

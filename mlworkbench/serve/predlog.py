@@ -9,7 +9,6 @@ import datetime as dt
 import logging
 import threading
 import time
-import warnings
 from collections import deque
 from pathlib import Path
 
