@@ -319,7 +319,7 @@ def test_every_stage_report_the_model_card_and_the_plots_page_render_offline(vis
     from conftest import copy_of
     from playwright.sync_api import expect
     reports = reproduced.root / 'reports'
-    for name in ('ingest', 'prep', 'train', 'evaluate', 'backtest', 'monitor', 'model_card'):
+    for name in ('ingest', 'prep', 'train', 'evaluate', 'estimator', 'backtest', 'monitor', 'model_card'):
         v = visit()
         v.page.goto((reports / f'{name}.html').as_uri())
         expected = (reports / f'{name}.html').read_text().count('<img ')

@@ -31,20 +31,20 @@ def test_repro_is_byte_identical_and_idempotent(reproduced, tmp_path, warm_dir):
     assert outputs_digest(p) == first  # reports too: no timestamps; and another folder, the shell's thread count
     # each report is a page for a person: its charts are in it (as images), its code folded, no raw dict at the end
     import nbformat
-    stages = ('ingest', 'prep', 'train', 'evaluate', 'backtest', 'monitor')
+    stages = ('ingest', 'prep', 'train', 'evaluate', 'estimator', 'backtest', 'monitor')
     # the model card's own charts (files in reports/model_card/, drawn by the library) also show in the evaluate report's card
     shown = {n: len(re.findall(r'<img alt=(?![^>]*src="model_card/)', (p.root / 'reports' / f'{n}.html').read_text())) for n in stages}
     made = {n: sum('image/png' in o.get('data', {}) for c in nbformat.read(p.root / 'reports' / f'{n}.ipynb', 4).cells for o in c.get('outputs', []))
             for n in stages}
     assert shown == made, (shown, made)  # the page shows every chart the stage drew
     residuals_by = len(p.params['evaluate']['residuals_by'])  # one chart each: metrics, predicted vs actual, importance, residuals
-    assert made['prep'] == 3 and made['train'] == 2 and made['evaluate'] >= 3 + residuals_by and made['backtest'] == 1, made
-    for n in ('prep', 'train', 'evaluate', 'backtest', 'monitor'):
+    assert made['prep'] == 3 and made['train'] == 2 and made['evaluate'] >= 3 + residuals_by and made['backtest'] == 1 and made['estimator'] == 1, made
+    for n in ('prep', 'train', 'evaluate', 'estimator', 'backtest', 'monitor'):
         page = (p.root / 'reports' / f'{n}.html').read_text()
         assert '<details class="mlwb-code">' in page and "<pre>{'" not in page, n  # a printed dict: code output, not a table
     # and that second run was served warm, stage by stage, from this project: warm and plain give the same bytes
     ran = re.findall(rf'mlwb (stage \w+|collect) \(in {re.escape(str(p.root))}\)', warm_log(warm_dir))
-    assert ran[-7:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage backtest', 'collect', 'stage monitor'], ran
+    assert ran[-8:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage estimator', 'stage backtest', 'collect', 'stage monitor'], ran
 
 
 def test_params_metrics_plots_and_experiments(reproduced, tmp_path):

@@ -24,20 +24,16 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from own_venv import own_python  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 EVIDENTLY = 'evidently==0.7.23'
 
 
 def evidently_python() -> Path:
-    "The Python of Evidently's venv, created (with Evidently, pandas<3 and pyarrow) if it does not exist."
-    venv = Path(os.environ.get('MLWB_EVIDENTLY_VENV', '/tmp/evidently-venv'))
-    if ROOT in venv.resolve().parents: sys.exit(f'MLWB_EVIDENTLY_VENV={venv} is inside the repository; put it elsewhere, e.g. /tmp/evidently-venv')
-    python = venv / 'bin' / 'python'
-    if not python.exists():
-        print(f'creating {venv} with {EVIDENTLY} (once)', file=sys.stderr)
-        subprocess.run(['python3', '-m', 'venv', str(venv)], check=True)
-        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', EVIDENTLY, 'pandas<3', 'pyarrow'], check=True)
-    return python
+    "The Python of Evidently's venv ($MLWB_EVIDENTLY_VENV, default /tmp/evidently-venv), created with Evidently, pandas<3 and pyarrow."
+    return own_python('MLWB_EVIDENTLY_VENV', '/tmp/evidently-venv', [EVIDENTLY, 'pandas<3', 'pyarrow'])
 
 
 def side(python, script, ref, cur, roles, repeats, *extra) -> dict:

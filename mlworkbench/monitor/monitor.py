@@ -17,7 +17,8 @@ from .drift import WindowedDrift, drift_over_windows
 from .drift_plots import plot_drift_heatmap
 from .windows import outlying_times
 from ..model.record import ModelRecord, metric_key
-from .performance import UNJUDGED, decide, live_performance, plot_live_performance
+from .performance import LEVELS, UNJUDGED, decide, live_performance, plot_live_performance
+from .estimated import estimate_verdict, estimator_score, plot_estimates
 
 # %% auto #0
 __all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'logged_outcomes',
@@ -107,7 +108,10 @@ class MonitorResult:
     model_versions: list
     params: MonitorParams
     outlying: dict | None = None  # {'rows', 'bulk': [first, last day], 'examples': [{request_id, event_time}]} (`outlying_rows`)
+    estimated: pd.DataFrame | None = None  # the metric per window estimated without outcomes (`PerformanceEstimator.estimate`)
+    estimated_metric: str | None = None  # the metric it estimates
 
+# %% ../../nbs/05_monitor/08_monitor.ipynb #02c1765f
 def _num(v): return None if v is None or pd.isna(v) else round(float(v), 6)
 
 def _summary(self) -> dict:
@@ -116,6 +120,7 @@ def _summary(self) -> dict:
     if self.drift is not None:
         perf = (self.performance[self.performance['metric'] == self.metric].set_index('window')
                 if self.performance is not None and len(self.performance) else pd.DataFrame())
+        est = self.estimated.set_index('window') if self.estimated is not None else pd.DataFrame()
         for w in self.drift.windows.itertuples():
             row = {'window': f'{w.window:%Y-%m-%d}', 'rows': int(w.rows), 'drift_share': None if pd.isna(w.share) else round(float(w.share), 4),
                    'drift_status': w.status, 'prediction_drift': w.prediction}
@@ -123,10 +128,14 @@ def _summary(self) -> dict:
                 p = perf.loc[w.window]
                 row |= {'labelled': int(p['labelled']), self.metric: _num(p['value']), 'ci_low': _num(p['ci_low']),
                         'ci_high': _num(p['ci_high']), 'performance_status': p['status']}
+            if w.window in est.index:
+                e = est.loc[w.window]
+                row |= {f'estimated_{self.estimated_metric}': _num(e['estimated']), 'estimated_ci_low': _num(e['ci_low']), 'estimated_ci_high': _num(e['ci_high'])}
             windows.append(row)
     return {'decision': self.decision['decision'], 'reasons': self.decision['reasons'], 'rows': self.rows, 'labelled': self.labelled,
             'metric': self.metric, 'model_versions': self.model_versions,
-            'outlying': self.outlying or {'rows': 0, 'bulk': None, 'examples': []}, 'windows': windows}
+            'outlying': self.outlying or {'rows': 0, 'bulk': None, 'examples': []},
+            'estimator': None if self.estimated is None else {'metric': self.estimated_metric} | estimator_score(self.estimated), 'windows': windows}
 
 MonitorResult.summary = _summary
 
@@ -172,12 +181,16 @@ def headline_metric(params: MonitorParams, test_metrics: dict | None) -> str | N
     "The metric a decision reads: `monitor.metric`, else the first one of the test time."
     return metric_key(params.metric or (next(iter(test_metrics)) if test_metrics else None))
 
-def judged(drift, perf: pd.DataFrame, params: MonitorParams, metric: str | None, outlying: dict, rows: int, labelled: int, versions: list) -> MonitorResult:
-    "The `MonitorResult` of measured drift and performance: the decision, with the rows far outside the log's times among its reasons."
+def judged(drift, perf: pd.DataFrame, params: MonitorParams, metric: str | None, outlying: dict, rows: int, labelled: int, versions: list,
+           estimated: pd.DataFrame | None = None, estimated_metric: str | None = None, test_metrics: dict | None = None) -> MonitorResult:
+    "The `MonitorResult` of measured drift and performance: the decision, with the label-free estimate of a window without outcomes and the rows far outside the log's times among its reasons."
     metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
     decision = decide(drift, perf, params, metric)
+    test_value = ((test_metrics or {}).get(estimated_metric) or {}).get('value')
+    level, reasons = estimate_verdict(estimated, estimated_metric, test_value, params) if estimated_metric else ('no data', [])
+    decision = {'decision': max(decision['decision'], level, key=LEVELS.index), 'reasons': reasons + decision['reasons']}
     if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
-    return MonitorResult(drift, perf, decision, rows, labelled, metric, versions, params, outlying)
+    return MonitorResult(drift, perf, decision, rows, labelled, metric, versions, params, outlying, estimated, estimated_metric)
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c05
 def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_log`)
@@ -187,8 +200,9 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
             params: MonitorParams | None = None, # the `monitor` section
             reference_predictions=None, # the model's outputs on `reference` (for prediction drift; `reference_outputs`)
             timezone: str | None = None, # local zone for calendar windows
+            estimator=None, # a fitted `PerformanceEstimator`: every window's metric estimated without its outcomes, scored where they came
            ) -> MonitorResult:
-    "Drift and live performance of the logged predictions per window of event time, and the decision."
+    "Drift and live performance of the logged predictions per window of event time, the estimated performance, and the decision."
     params, record = params or MonitorParams(), ModelRecord.of(record)
     task = record.task
     if log.empty:
@@ -204,7 +218,9 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     kw = {'threshold': record.decision_threshold} if task == 'classification' else {}
     perf = live_performance(task, y, scores, log['event_time'], params=params, test_metrics=test_metrics,
                             metrics=[metric] if metric else None, timezone=timezone, **kw) if labelled else pd.DataFrame()
-    return judged(drift, perf, params, metric, outlying_rows(log, params.window, timezone), len(log), labelled, sorted(log['model_version'].unique().tolist()))
+    estimated = estimator.estimate(current, scores, log['event_time'], y, params.min_labelled_rows) if estimator is not None else None
+    return judged(drift, perf, params, metric, outlying_rows(log, params.window, timezone), len(log), labelled, sorted(log['model_version'].unique().tolist()),
+                  estimated, estimator.metric if estimator is not None else None, test_metrics)
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #c334c086
 def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log (pandas, or dask partitions)
@@ -241,6 +257,7 @@ def plot_monitor(result: MonitorResult, # from `monitor`
     perf = result.performance
     if perf is not None and len(perf) and ((perf['metric'] == result.metric) & ~perf['status'].isin(UNJUDGED)).any():
         figs.append(plot_live_performance(perf, result.metric, units))
+    if result.estimated is not None and result.estimated['estimated'].notna().any(): figs.append(plot_estimates(result.estimated, result.estimated_metric, units))
     if not len(w): return figs
     x = pd.DatetimeIndex(w['window'])
     x = x.tz_localize(None) if x.tz is not None else x

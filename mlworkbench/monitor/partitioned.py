@@ -284,9 +284,12 @@ def monitor_stage(p: Params, # validated params: data, monitor and compute
                   reference_predictions, # the model's outputs on `reference`
                   fallback_metrics: dict | None, # the test metrics to compare with when the registry has none for the served version
                   snapshot: str | Path = 'data/production', # the collect stage's snapshot
+                  estimator=None, # the estimator stage's `PerformanceEstimator` (models/estimator)
                  ) -> tuple[MonitorResult, str | None]:
     "The monitor stage on `p.compute.backend`: (the snapshot judged, the version that served the latest prediction)."
     log, versions = read_snapshot(snapshot, p.compute.backend)
     served, test_metrics = served_test_metrics(log, versions, fallback_metrics)
-    judge = monitor_partitions if p.compute.backend == 'dask' else monitor
-    return judge(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone), served
+    if p.compute.backend != 'dask': return monitor(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone, estimator), served
+    result = monitor_partitions(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone)
+    if estimator is not None: result.decision['reasons'].append('performance before the outcomes: not estimated on the dask backend yet (compute.backend: local estimates it)')
+    return result, served
