@@ -23,6 +23,8 @@ class MonitorParams(Section):
     exclude: list[str] = []  # features not checked for drift
     min_rows: int = Field(100, ge=2)  # fewer non-missing values on either side: 'not enough data' instead of a verdict
     test_max_rows: int = Field(1000, ge=2)  # smaller sample up to this size: p-values decide (KS, chi-square); above it, distances (Wasserstein, Jensen–Shannon)
+    calibrate: bool = True  # with the reference's times: p-values calibrated on its own day-to-day variation decide at every size (`DriftCalibration`)
+    calibration_draws: int = Field(100, ge=20)  # resampled pairs of the reference per window size that calibrate them
     alpha: float = Field(0.05, gt=0, lt=0.5)  # significance level, after correction
     correction: Literal[CORRECTIONS] = 'holm'  # statsmodels `multipletests` method over the features of one report
     wasserstein_threshold: float = Field(0.1, gt=0)  # Wasserstein distance, in reference standard deviations, from which a numeric feature drifted

@@ -15,7 +15,7 @@ from .drift_stats import cdf_distances, numeric_values
 
 # %% auto #0
 __all__ = ['KS_MEAN_SQUARE', 'block_sample', 'block_resample', 'DriftCalibration', 'null_moments', 'design_effects',
-           'calibrated_pvalue']
+           'calibrated_pvalue', 'calibrated_rows']
 
 # %% ../../nbs/05_monitor/12_calibrated.ipynb #cb584107
 def block_sample(blocks: list, # row positions of each block (a day) of the reference, in time order
@@ -69,6 +69,7 @@ class DriftCalibration:
         self.columns = {n: (pd.to_numeric(reference[n], errors='coerce').to_numpy(float) if r == 'numeric'
                             else pd.Categorical(reference[n].astype('str').where(reference[n].notna())).codes.astype(np.int64)) for n, r in self.roles.items()}
         self.slots = {n: _slots(c) for n, c in self.columns.items() if self.roles[n] == 'numeric'}  # each value's rank among the distinct ones
+        self.texts = {n: reference[n].astype('str').where(reference[n].notna()).to_numpy(object) for n, r in self.roles.items() if r == 'categorical'}
         if times is None: self.blocks = [np.arange(self.rows)]  # one block, rows drawn independently from it
         else:
             t = pd.Series(pd.to_datetime(reference[times] if isinstance(times, str) else np.asarray(times))).reset_index(drop=True)
@@ -78,6 +79,10 @@ class DriftCalibration:
     def spans(self, times) -> int:
         "How many blocks (days) a window's times cover: the blocks its rows come from."
         return int(pd.Series(pd.to_datetime(np.asarray(times))).dt.floor(self.block).nunique()) if len(self.blocks) > 1 else 1
+
+    def values(self, feature: str) -> np.ndarray:
+        "The reference's values of `feature` as `calibrated_pvalue` compares them: numbers, or categories as text (None where missing)."
+        return self.texts[feature] if self.roles[feature] == 'categorical' else self.columns[feature]
 
     def __repr__(self): return f'DriftCalibration({self.rows} rows in {len(self.blocks)} blocks of {self.block}, {len(self.roles)} features, {self.draws} draws)'
 
@@ -150,3 +155,18 @@ def calibrated_pvalue(self: DriftCalibration, feature: str, # the feature
     return {'statistic': float(raw), 'p_value': float(p), 'design_effect': float(mean), 'p_calibrated': min(max(pc, p), 1.0)}
 
 DriftCalibration.calibrated_pvalue = calibrated_pvalue
+
+# %% ../../nbs/05_monitor/12_calibrated.ipynb #099f29a4
+def calibrated_rows(calibration: DriftCalibration, # the reference period prepared (`DriftCalibration`)
+                    rows: list[dict], # one window's `compare_feature` rows
+                    current: pd.DataFrame, # the window's rows
+                    times, # their times: how many days the window covers
+                   ) -> list[dict]:
+    "The window's rows with each feature's design effect and calibrated p-value; a calibrated test (KS, chi-squared) decides whatever the size."
+    spans, out = calibration.spans(times), []
+    for row in rows:
+        name = row['feature']
+        c = calibration.calibrated_pvalue(name, calibration.values(name), current[name], spans) if name in calibration.roles and row['method'] else None
+        if c is None or not np.isfinite(c['p_calibrated']): out.append(row | {'design_effect': np.nan, 'p_calibrated': np.nan}); continue
+        out.append(row | {'method': 'ks' if row['role'] == 'numeric' else 'chi2', 'design_effect': c['design_effect'], 'p_calibrated': c['p_calibrated']})
+    return out

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config.params import MonitorParams
 from .drift_stats import correct_pvalues
+from .calibrated import calibrated_rows
 from .reference import ReferenceProfile, _check_columns, _check_length, compare_feature
 from .windows import time_windows
 
@@ -21,15 +22,16 @@ __all__ = ['COLUMNS', 'DriftReport', 'drift_report', 'judged_report', 'WindowedD
 
 # %% ../../nbs/05_monitor/04_drift.ipynb #8f4af7d2
 COLUMNS = ['feature', 'role', 'rows_ref', 'rows_cur', 'n_ref', 'n_cur', 'missing_ref', 'missing_cur', 'missing_shift', 'method',
-           'statistic', 'p_value', 'p_adjusted', 'distance', 'psi', 'psi_high', 'new_categories', 'score', 'status']
+           'statistic', 'p_value', 'design_effect', 'p_calibrated', 'p_adjusted', 'distance', 'psi', 'psi_high', 'new_categories', 'score', 'status']
 
 def _judge(rows: list[dict], params: MonitorParams) -> pd.DataFrame:
     "The rows with their verdicts: p-values corrected together, distances against their thresholds."
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).reindex(columns=list(pd.DataFrame(rows).columns) + [c for c in ('design_effect', 'p_calibrated') if c not in rows[0]])
     enough = (df[['n_ref', 'n_cur']].min(axis=1) >= params.min_rows) & df['method'].notna()
     by_p = enough & df['method'].isin(['ks', 'chi2'])
+    p = df['p_calibrated'].astype(float).fillna(df['p_value'].astype(float))  # calibrated where the reference's times allowed it
     df['p_adjusted'] = np.nan
-    if by_p.any(): df.loc[by_p, 'p_adjusted'] = correct_pvalues(df.loc[by_p, 'p_value'], params.alpha, params.correction)[1]
+    if by_p.any(): df.loc[by_p, 'p_adjusted'] = correct_pvalues(p[by_p], params.alpha, params.correction)[1]
     threshold = df['role'].map({'numeric': params.wasserstein_threshold, 'categorical': params.js_threshold})
     with np.errstate(divide='ignore'):
         by_p_score = np.log(np.clip(df['p_adjusted'].to_numpy(float), 1e-300, 1)) / math.log(params.alpha)
@@ -107,6 +109,7 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
                  params: MonitorParams | None = None, # the `monitor` section (not needed with a `ReferenceProfile`)
                  reference_predictions=None, # the model's outputs on `reference` (not needed with a profile that has them)
                  current_predictions=None, # the model's outputs on `current`, for prediction drift
+                 times=None, # the current rows' times: with a profile calibrated on the reference's times, the tests are calibrated too
                 ) -> DriftReport:
     "Drift of each feature and of the predictions, corrected for multiple testing, and the dataset's verdict."
     prof = reference if isinstance(reference, ReferenceProfile) else ReferenceProfile(reference, features, params, reference_predictions)
@@ -114,6 +117,7 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
     params = prof.params
     _check_columns(current, prof.roles, 'current')
     rows = [compare_feature(prof.columns[n], current[n], params, n) for n in prof.roles]
+    if prof.calibration is not None and times is not None: rows = calibrated_rows(prof.calibration, rows, current, times)
     prediction = None
     if current_predictions is not None:
         if prof.predictions is None: raise ValueError('current_predictions were given without reference_predictions: pass both, or neither')
@@ -164,15 +168,17 @@ def drift_over_windows(reference: pd.DataFrame | ReferenceProfile, # the referen
                        timezone: str | None = None, # local zone for calendar windows
                        reference_predictions=None, # the model's outputs on `reference`
                        current_predictions=None, # the model's outputs on `current`
+                       reference_times=None, # the reference's times: each window's tests calibrated on its day-to-day variation (`monitor.calibrate`)
                       ) -> WindowedDrift:
     "A drift report per window of `current`: per feature (for charts over time) and per window (share and verdict)."
-    prof = reference if isinstance(reference, ReferenceProfile) else ReferenceProfile(reference, features, params, reference_predictions)
+    prof = reference if isinstance(reference, ReferenceProfile) else ReferenceProfile(reference, features, params, reference_predictions, reference_times)
     window = prof.params.window if window is None else window
     if times is None: raise ValueError('times is required: the name of the time column of `current`, or one time per row')
     t = current[times] if isinstance(times, str) else times
     if len(t) != len(current): raise ValueError(f'times must have one value per row of current: got {len(t)} for {len(current)} rows')
     preds = None if current_predictions is None else _check_length(current_predictions, len(current), 'current')
-    return windowed_drift([(start, end, drift_report(prof, current.iloc[idx], current_predictions=None if preds is None else preds[idx]))
+    t = pd.Series(np.asarray(t)) if not isinstance(t, pd.Series) else t.reset_index(drop=True)
+    return windowed_drift([(start, end, drift_report(prof, current.iloc[idx], current_predictions=None if preds is None else preds[idx], times=t.iloc[idx]))
                            for start, end, idx in time_windows(t, window, timezone)])
 
 def windowed_drift(reports: list[tuple], # (window start, window end, its `DriftReport`) in time order

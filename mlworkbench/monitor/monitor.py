@@ -212,7 +212,8 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     current, (called, scores) = log_features(log, record), logged_scores(log, record)
     if record.is_multiclass and reference_predictions is not None: reference_predictions = reference_outputs(reference_predictions, record)
     drift = drift_over_windows(reference, current, record.features, params.window, params, times=log['event_time'], timezone=timezone,
-                               reference_predictions=reference_predictions, current_predictions=called)
+                               reference_predictions=reference_predictions, current_predictions=called,
+                               reference_times=reference[record.time_column] if record.time_column in reference else None)  # tests calibrated on its days
     y = logged_outcomes(log, record, scores)
     labelled, metric = int(y.notna().sum()), headline_metric(params, test_metrics)
     kw = {'threshold': record.decision_threshold} if task == 'classification' else {}

@@ -13,6 +13,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from ..config.params import MonitorParams
+from .calibrated import DriftCalibration
 from .drift_stats import (cdf_distances, chi2_homogeneity, ks_pvalue, numeric_values, psi_edges, psi_from_shares, psi_shares,
                                              weighted_cdf_distances, weighted_shares)
 
@@ -75,10 +76,13 @@ class ReferenceProfile:
                  features, # model.json `features`, or a dict name -> role
                  params: MonitorParams | None = None, # the `monitor` section
                  predictions=None, # the model's outputs on `reference`, for prediction drift: numbers, or the called classes (multi-class)
+                 times=None, # the reference's times: with `params.calibrate`, each test is calibrated on its day-to-day variation (`DriftCalibration`)
                 ):
         self.params = params or MonitorParams()
         self.roles = feature_roles(features, self.params.exclude)
         _check_columns(reference, self.roles, 'reference')
+        self.calibration = (DriftCalibration(reference, self.roles, times, draws=self.params.calibration_draws, seed=self.params.seed)
+                            if times is not None and self.params.calibrate else None)
         self.rows = len(reference)
         self.columns = {n: _profile(reference[n], role, n, self.params.psi_bins) for n, role in self.roles.items()}
         if predictions is not None: predictions = _check_length(predictions, self.rows, 'reference')
