@@ -28,10 +28,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 from own_venv import own_python  # noqa: E402
+from results import write_section  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NANNYML = 'nannyml==0.13.1'
-SECTION = '## monitoring: performance before the outcomes'
+SECTION = 'monitoring: performance before the outcomes'
 
 
 def nannyml_python() -> Path:
@@ -83,7 +84,7 @@ def main():
     a, b = scored(ours), scored(theirs)
     last = len(estimator.history_) // 3  # the history is the training and test windows; the test window is its last third
     naive = float((both['realised'] - estimator.history_['realised'].iloc[-last:].mean()).abs().mean())
-    lines = [SECTION, '',
+    lines = [
              f"`python benchmarks/monitoring/run.py` ({time.strftime('%Y-%m-%d')}, 2 cores, load average {load:.1f} at the start, Python {platform.python_version()}; "
              f"NannyML {nml['version']} in its own venv). The default data's production months, October to December 2013, in weeks: each week's MAE "
              'estimated from its inputs and predictions alone, then compared with the MAE realised once its outcomes were in. mlworkbench: the '
@@ -103,15 +104,7 @@ def main():
         lines.append(f'| {r.window} | {rows:,} | {real:.2f} | {cell(r.estimated, r.ci_low, r.ci_high, real)} | {cell(r.estimated_nml, r.ci_low_nml, r.ci_high_nml, real)} |')
     lines.append('')
     text = '\n'.join(lines)
-    print(text)
-    results = ROOT / 'benchmarks' / 'RESULTS.md'
-    old = results.read_text()
-    if SECTION in old:
-        head, rest = old.split(SECTION, 1)
-        tail = rest[rest.find('\n## '):] if '\n## ' in rest else ''
-        old = head.rstrip('\n') + '\n\n' + text + tail
-    else: old = old.rstrip('\n') + '\n\n' + text
-    results.write_text(old)
+    write_section(SECTION, text)
 
 
 if __name__ == '__main__':

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from results import write_section  # noqa: E402  (benchmarks/RESULTS.md, one section per measurement)
 
 MAKE = r'''
 import sys, numpy as np, pandas as pd
@@ -170,19 +172,6 @@ def measured(args, cwd) -> tuple[float, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     if status: sys.exit(f'a measurement failed: {args[1:]}')
     return float(out.strip().splitlines()[-1]), usage.ru_maxrss / 2**20
-
-
-def write_section(title: str, section: str):
-    "Put `section` under `## title` of benchmarks/RESULTS.md, replacing what was there."
-    results = ROOT / 'benchmarks' / 'RESULTS.md'
-    text, head = results.read_text(), f'\n## {title}\n'
-    section = head + section
-    if head in text:
-        start = text.index(head); end = text.find('\n## ', start + len(head) - 1)
-        text = text[:start] + section + (text[end:] if end != -1 else '')
-    else: text = text.rstrip('\n') + '\n' + section
-    results.write_text(text)
-    print(section)
 
 
 def loglog_chart(series: dict, path: Path, title: str, rows: str = 'raw rows'):

@@ -40,6 +40,8 @@ class MonitorParams(Section):
     seed: int = 0  # bootstrap seed
     degradation_margin: float = Field(0.05, ge=0)  # retrain when a window is significantly worse than at test time by at least this fraction of the test value
     on_drift: Literal['watch', 'retrain'] = 'watch'  # what dataset drift alone (performance not significantly worse) leads to
+    alarm_arl0: float = Field(52, ge=5)  # the sequential alarm (CUSUM of the metric per window): windows between false alarms while nothing changes
+    alarm_k: float = Field(0.5, gt=0)  # its allowance, in in-control standard deviations of the metric
     estimate_blocks: int = Field(6, ge=2)  # the label-free estimator: refits and cross-fitting folds, each leaving out a block of consecutive history
     estimate_rows: int | None = Field(200_000, ge=100)  # training rows the estimator's refits use at most (a seeded sample); None: all
 

@@ -15,7 +15,7 @@ from .drift_stats import cdf_distances, numeric_values
 
 # %% auto #0
 __all__ = ['KS_MEAN_SQUARE', 'block_sample', 'block_resample', 'DriftCalibration', 'null_moments', 'design_effects',
-           'calibrated_pvalue', 'calibrated_rows']
+           'calibrated_pvalue', 'tail', 'row_statistic', 'calibrated_rows']
 
 # %% ../../nbs/05_monitor/12_calibrated.ipynb #cb584107
 def block_sample(blocks: list, # row positions of each block (a day) of the reference, in time order
@@ -146,27 +146,52 @@ def calibrated_pvalue(self: DriftCalibration, feature: str, # the feature
     s = _statistic(role, a, b)
     if s is None: return {'statistic': np.nan, 'p_value': np.nan, 'design_effect': np.nan, 'p_calibrated': np.nan}
     scaled, raw = s
-    mean, var = self.null_moments(len(current), spans)[feature]  # the window's rows, missing ones included, as the pseudo-windows draw them
     if role == 'numeric': p = stats.kstwobign.sf(raw * math.sqrt(len(a) * len(b) / (len(a) + len(b))))
     else: p = stats.chi2.sf(raw, max(1, round(raw / scaled)) if scaled else 1)
-    # the scaled statistic's no-drift distribution as a gamma of the same mean and variance; never more lenient than independent rows
-    mean, var = max(mean, 1.0), max(var, 1e-12)
-    pc = max(float(stats.gamma.sf(scaled, mean * mean / var, scale=var / mean)), 0.0) if var > 1e-12 else float(scaled < mean)
-    return {'statistic': float(raw), 'p_value': float(p), 'design_effect': float(mean), 'p_calibrated': min(max(pc, p), 1.0)}
+    return {'statistic': float(raw), 'p_value': float(p)} | self.tail(feature, scaled, float(p), len(current), spans)  # the window's rows, missing ones included
 
-DriftCalibration.calibrated_pvalue = calibrated_pvalue
+def tail(self: DriftCalibration, feature: str, # the feature
+         scaled: float, # its statistic in the window, scaled to mean 1 for independent rows
+         p: float, # its plain p-value
+         n: int, # the window's rows, missing values included (as the pseudo-windows draw them)
+         spans: int = 1, # days the window covers
+        ) -> dict:
+    "The design effect at the window's size, and the calibrated p-value: the scaled statistic's no-drift distribution as a gamma of the measured mean and variance, never more lenient than independent rows."
+    mean, var = self.null_moments(n, spans)[feature]
+    effect, mean, var = mean, max(mean, 1.0), max(var, 1e-12)
+    pc = max(float(stats.gamma.sf(scaled, mean * mean / var, scale=var / mean)), 0.0) if var > 1e-12 else float(scaled < mean)
+    return {'design_effect': float(effect), 'p_calibrated': min(max(pc, p), 1.0)}
+
+DriftCalibration.calibrated_pvalue, DriftCalibration.tail = calibrated_pvalue, tail
 
 # %% ../../nbs/05_monitor/12_calibrated.ipynb #099f29a4
+def row_statistic(row: dict, # a `compare_profiles` row: its sizes and, for a number, its KS statistic
+                  ref, # the reference's profile of the feature (`ReferenceProfile.columns`)
+                  cur, # the window's (values, or counts: exact from either)
+                 ) -> tuple[float, float] | None:
+    "(the statistic scaled to mean 1 for independent rows, its plain p-value) as the calibration measures it; None when a side is empty."
+    n, m = row['n_cur'], row['n_ref']
+    if not n or not m: return None
+    if row['role'] == 'numeric':
+        d, en = row['statistic'], n * m / (n + m)
+        return d * d * en / KS_MEAN_SQUARE, float(stats.kstwobign.sf(d * math.sqrt(en)))
+    cats = ref.counts.index.union(cur.counts.index)
+    table = np.vstack([ref.counts.reindex(cats, fill_value=0).to_numpy(float), cur.counts.reindex(cats, fill_value=0).to_numpy(float)])
+    table = table[:, table.sum(0) > 0]
+    if table.shape[1] < 2: return 1.0, 1.0
+    chi2 = float(stats.chi2_contingency(table, correction=False).statistic)  # unpooled, uncorrected: as the pseudo-windows' statistic
+    return chi2 / (table.shape[1] - 1), float(stats.chi2.sf(chi2, table.shape[1] - 1))
+
 def calibrated_rows(calibration: DriftCalibration, # the reference period prepared (`DriftCalibration`)
-                    rows: list[dict], # one window's `compare_feature` rows
-                    current: pd.DataFrame, # the window's rows
-                    times, # their times: how many days the window covers
+                    rows: list[dict], # one window's `compare_profiles` rows
+                    profiles: dict, # feature -> (its reference profile, the window's)
+                    spans: int, # days the window covers (`calibration.spans` of its times)
                    ) -> list[dict]:
     "The window's rows with each feature's design effect and calibrated p-value; a calibrated test (KS, chi-squared) decides whatever the size."
-    spans, out = calibration.spans(times), []
+    out = []
     for row in rows:
         name = row['feature']
-        c = calibration.calibrated_pvalue(name, calibration.values(name), current[name], spans) if name in calibration.roles and row['method'] else None
-        if c is None or not np.isfinite(c['p_calibrated']): out.append(row | {'design_effect': np.nan, 'p_calibrated': np.nan}); continue
-        out.append(row | {'method': 'ks' if row['role'] == 'numeric' else 'chi2', 'design_effect': c['design_effect'], 'p_calibrated': c['p_calibrated']})
+        s = row_statistic(row, *profiles[name]) if name in calibration.roles and row['method'] else None
+        if s is None: out.append(row | {'design_effect': np.nan, 'p_calibrated': np.nan}); continue
+        out.append(row | {'method': 'ks' if row['role'] == 'numeric' else 'chi2'} | calibration.tail(name, *s, row['rows_cur'], spans))
     return out

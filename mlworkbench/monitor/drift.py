@@ -14,7 +14,7 @@ import pandas as pd
 from ..config.params import MonitorParams
 from .drift_stats import correct_pvalues
 from .calibrated import calibrated_rows
-from .reference import ReferenceProfile, _check_columns, _check_length, compare_feature
+from .reference import ReferenceProfile, _check_columns, _check_length, compare_feature, compare_profiles, current_profile
 from .windows import time_windows
 
 # %% auto #0
@@ -116,8 +116,10 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
     if params is not None and params != prof.params: raise ValueError('params differ from those the ReferenceProfile was built with; build it with these params')
     params = prof.params
     _check_columns(current, prof.roles, 'current')
-    rows = [compare_feature(prof.columns[n], current[n], params, n) for n in prof.roles]
-    if prof.calibration is not None and times is not None: rows = calibrated_rows(prof.calibration, rows, current, times)
+    cur = {n: current_profile(prof.columns[n], current[n], params, n) for n in prof.roles}
+    rows = [compare_profiles(prof.columns[n], cur[n], params, n) for n in prof.roles]
+    if prof.calibration is not None and times is not None:
+        rows = calibrated_rows(prof.calibration, rows, {n: (prof.columns[n], c) for n, c in cur.items()}, prof.calibration.spans(times))
     prediction = None
     if current_predictions is not None:
         if prof.predictions is None: raise ValueError('current_predictions were given without reference_predictions: pass both, or neither')

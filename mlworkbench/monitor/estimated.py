@@ -12,58 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.isotonic import IsotonicRegression
 
 from ..config.params import MonitorParams
 from ..model.metrics import LOWER_IS_BETTER, point_metrics
-from ..model.multiclass import MULTICLASS_METRICS
 from ..model.modelfile import load_model, save_model
-from ..model.record import ModelRecord
 from .windows import time_windows
 
 # %% auto #0
-__all__ = ['REGRESSION_LOSSES', 'MAX_CATEGORIES', 'CLASSIFICATION_METRICS', 'ESTIMATE_COLUMNS', 'honest_scores',
-           'PerformanceEstimator', 'estimator_score', 'estimate_verdict', 'fit_estimator', 'plot_estimates']
-
-# %% ../../nbs/05_monitor/13_estimated.ipynb #eafef78d
-def honest_scores(model, # the served model, fitted on `train`
-                  record: ModelRecord | dict, # its record: task, target, features, time column
-                  train: pd.DataFrame, # the rows it was fitted on
-                  reference: pd.DataFrame, # the test window it was judged on (it never saw these rows)
-                  blocks: int = 6, # refits, each leaving one block of consecutive training rows out
-                  max_rows: int | None = 200_000, # training rows refitted on at most (a seeded sample of the rest); None: all
-                  seed: int = 0, # the sample's seed
-                 ) -> tuple[pd.DataFrame, np.ndarray]:
-    "(the labelled rows before production in time order, a score of each from a model that never saw it): the model's own on `reference`, on `train` those of refits that left the row's block out."
-    record = ModelRecord.of(record)
-    tcol, target, names = record.time_column, record.target, record.feature_names
-    train, reference = (d[d[target].notna()] for d in (train, reference))
-    if max_rows is not None and len(train) > max_rows: train = train.sample(max_rows, random_state=seed)
-    if tcol: train = train.sort_values(tcol, kind='mergesort')
-    train = train.reset_index(drop=True)
-    block = np.arange(len(train)) * blocks // max(len(train), 1)  # consecutive in time: a refit never sees the weather of its block
-    scores = _scores(record, model, reference[names])
-    out = np.full((len(train),) + scores.shape[1:], np.nan)
-    for k in range(blocks if len(train) > blocks else 0):
-        held = block == k
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
-            refit = clone(model).fit(train.loc[~held, names], train.loc[~held, target])
-        out[held] = _scores(record, refit, train.loc[held, names])
-    known = ~np.isnan(out).reshape(len(out), -1).any(axis=1)  # one block (too few rows to refit without it) stays unscored
-    history = pd.concat([train[known], reference], ignore_index=True)
-    return history, np.concatenate([out[known], scores])
-
-def _scores(record: ModelRecord, model, X: pd.DataFrame) -> np.ndarray:
-    "The model's scores, a column per class of the record (a class a refit never saw has probability 0)."
-    s = record.scores(model, X)
-    if not record.is_multiclass: return np.asarray(s, dtype=float)
-    names, got = [str(c) for c in record.classes], [str(c) for c in model.classes_]
-    out = np.zeros((len(s), len(names)))
-    out[:, [names.index(c) for c in got if c in names]] = s[:, [i for i, c in enumerate(got) if c in names]]
-    return out
+__all__ = ['REGRESSION_LOSSES', 'MAX_CATEGORIES', 'CLASSIFICATION_METRICS', 'ESTIMATE_COLUMNS', 'PerformanceEstimator',
+           'row_parts', 'from_rows', 'intervals', 'estimator_score', 'estimate_verdict', 'plot_estimates']
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #77f35292
 REGRESSION_LOSSES = {'mae': 'absolute error', 'rmse': 'squared error', 'mape': 'absolute percentage error'}
@@ -107,11 +66,12 @@ class PerformanceEstimator:
         self.task, self.metric, self.window, self.blocks, self.confidence, self.seed = task, metric, window, blocks, confidence, seed
         self.timezone, self.threshold, self.draws, self.max_iter = timezone, threshold, draws, max_iter
 
-    def _windows(self, times, n: int) -> list:
+    def _windows(self, times, n: int, window=None, timezone=None, first=None) -> list:
+        window = self.window if window is None else window
         if times is None:
-            if not isinstance(self.window, (int, np.integer)): raise ValueError(f'window {self.window!r} needs times: pass the rows\' times, or a number of rows as window')
+            if not isinstance(window, (int, np.integer)): raise ValueError(f'window {window!r} needs times: pass the rows\' times, or a number of rows as window')
             times = pd.to_datetime(np.arange(n), unit='s')
-        return time_windows(times, self.window, self.timezone)
+        return time_windows(times, window, timezone or self.timezone, first=first)
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #9f0f1099
 def _fit_part(self, X: pd.DataFrame, y: np.ndarray, scores: np.ndarray) -> dict:
@@ -134,20 +94,28 @@ def _calibrated(part: dict, scores: np.ndarray) -> np.ndarray:
     return np.where(total > 0, p / np.where(total > 0, total, 1), 1 / p.shape[1])
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #041a68e5
-def _window_estimate(self, part: dict, X: pd.DataFrame, scores: np.ndarray) -> tuple[float, float]:
-    "(the metric expected on the window's rows, its sampling error): regression, the mean predicted loss; classification, over outcomes drawn from the calibrated probabilities."
+def row_parts(self, X: pd.DataFrame, scores: np.ndarray, part: dict | None = None) -> np.ndarray:
+    "Each row's part of a window's estimate: regression, its predicted loss; classification, its calibrated probabilities."
+    part = self.part_ if part is None else part
+    return part['model'].predict(_design(X, scores, part['levels'])) if self.task == 'regression' else _calibrated(part, scores)
+
+def from_rows(self, q: np.ndarray, scores: np.ndarray, part: dict | None = None) -> tuple[float, float]:
+    "(the metric expected on a window's rows, its sampling error) from their `row_parts`: the mean predicted loss, or the metric over outcomes drawn from the calibrated probabilities."
+    if not len(q): return np.nan, np.nan
     if self.task == 'regression':
-        loss = part['model'].predict(_design(X, scores, part['levels']))
-        mean, se = float(loss.mean()), float(part.get('spread', 0.0)) / np.sqrt(len(loss))
+        mean, se = float(q.mean()), float((self.part_ if part is None else part).get('spread', 0.0)) / np.sqrt(len(q))
         if self.metric != 'rmse': return mean, se
         root = np.sqrt(max(mean, 1e-12))
         return float(root), se / (2 * root)  # the delta method: the root of the mean squared error
-    p, rng = _calibrated(part, scores), np.random.default_rng(self.seed)
+    p, rng = q, np.random.default_rng(self.seed)
     if scores.ndim == 1: drawn = (rng.random((self.draws, len(p))) < p).astype(float)
     else: drawn = (rng.random((self.draws, len(p), 1)) > np.cumsum(p, axis=1)[None]).sum(axis=2).clip(max=p.shape[1] - 1).astype(float)
     values = np.array([self._realised(d, scores) for d in drawn])
     values = values[np.isfinite(values)]
     return (float(values.mean()), float(values.std(ddof=1))) if len(values) > 1 else (np.nan, np.nan)
+
+def _window_estimate(self, part: dict, X: pd.DataFrame, scores: np.ndarray) -> tuple[float, float]:
+    return self.from_rows(self.row_parts(X, scores, part), scores, part)
 
 def _realised(self, y: np.ndarray, scores: np.ndarray) -> float:
     "The metric on rows whose outcomes are known (NaN when it is undefined, e.g. ROC AUC of one class)."
@@ -156,7 +124,8 @@ def _realised(self, y: np.ndarray, scores: np.ndarray) -> float:
         warnings.simplefilter('ignore')
         return float(point_metrics(self.task, y, scores, self.threshold).get(self.metric, np.nan))
 
-PerformanceEstimator._fit_part, PerformanceEstimator._window_estimate, PerformanceEstimator._realised = _fit_part, _window_estimate, _realised
+PerformanceEstimator.row_parts, PerformanceEstimator.from_rows, PerformanceEstimator._window_estimate = row_parts, from_rows, _window_estimate
+PerformanceEstimator._fit_part, PerformanceEstimator._realised = _fit_part, _realised
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #b3db6cef
 def _fit(self, X: pd.DataFrame, # the model's inputs on the labelled rows before production (`honest_scores`)
@@ -203,6 +172,7 @@ def _estimate(self, X: pd.DataFrame, # the model's inputs per row (e.g. `log_fea
               times=None, # when each row was predicted (None: `window` must be a number of rows)
               y=None, # outcomes where known (NaN where not yet): the estimate is scored where a window has `min_labelled` of them
               min_labelled: int = 1, # fewer outcomes in a window: its realised metric is not computed
+              window=None, timezone=None, first=None, # the windows, when not the estimator's own: the monitor's (`time_windows`)
              ) -> pd.DataFrame:
     "One row per window: the estimate with its interval, and where outcomes are known the realised metric, the estimate's error and whether the interval covered it; each window's interval widens by every earlier miss."
     scores = np.asarray(scores, dtype=float)
@@ -210,19 +180,28 @@ def _estimate(self, X: pd.DataFrame, # the model's inputs per row (e.g. `log_fea
     scored = np.isfinite(scores).reshape(len(scores), -1).all(axis=1)  # a row logged without its scores cannot be estimated
     X, scores, y = X[scored].reset_index(drop=True), scores[scored], y[scored]
     times = None if times is None else pd.Series(np.asarray(times))[scored].reset_index(drop=True)
-    excess, rows = list(_excess(self.history_)), []
-    for start, end, idx in self._windows(times, len(X)):
+    windows = []
+    for start, end, idx in self._windows(times, len(X), window, timezone, first):
         est, se = self._window_estimate(self.part_, X.iloc[idx], scores[idx])
         lab = idx[~np.isnan(y[idx])]
         real = self._realised(y[lab], scores[lab]) if len(lab) >= max(min_labelled, 2) else np.nan
+        windows.append({'window': start, 'window_end': end, 'rows': len(idx), 'labelled': len(lab), 'estimated': est, 'se': se, 'realised': real})
+    return self.intervals(windows)
+
+# %% ../../nbs/05_monitor/13_estimated.ipynb #c3e9dcad
+def intervals(self, windows: list[dict], # in time order: window, window_end, rows, labelled, estimated, se, realised (NaN: no outcomes yet)
+             ) -> pd.DataFrame:
+    "The windows' estimates with their intervals (`ESTIMATE_COLUMNS`): each from the history's misses and those of every earlier window whose outcomes were known."
+    excess, rows = list(_excess(self.history_)), []
+    for w in windows:
+        est, se, real = w['estimated'], w['se'], w['realised']
         low, high = self._interval(est, se, excess)
-        rows.append({'window': start, 'window_end': end, 'rows': len(idx), 'labelled': len(lab), 'estimated': est, 'ci_low': low, 'ci_high': high,
-                     'se': se, 'realised': real, 'error': est - real, 'covered': bool(low <= real <= high) if np.isfinite(real) else None})
+        rows.append(w | {'ci_low': low, 'ci_high': high, 'error': est - real, 'covered': bool(low <= real <= high) if np.isfinite(real) else None})
         if np.isfinite(real) and np.isfinite(est): excess.append((real - est) ** 2 - se ** 2)  # known from now on: later windows learn from it
     return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
 ESTIMATE_COLUMNS = ['window', 'window_end', 'rows', 'labelled', 'estimated', 'ci_low', 'ci_high', 'se', 'realised', 'error', 'covered']
-PerformanceEstimator._interval, PerformanceEstimator.estimate = _interval, _estimate
+PerformanceEstimator._interval, PerformanceEstimator.estimate, PerformanceEstimator.intervals = _interval, _estimate, intervals
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #c0f2614c
 def estimator_score(table: pd.DataFrame, # from `PerformanceEstimator.estimate` (or `history`)
@@ -246,6 +225,13 @@ def _history(self) -> pd.DataFrame:
 
 PerformanceEstimator.history = _history
 
+def _summary(self) -> dict:
+    "The estimator stage's metrics: what is estimated, in which windows, and how it did on the history's windows."
+    return {'metric': self.metric, 'window': self.window, 'method': 'direct loss estimation' if self.task == 'regression' else 'confidence-based',
+            'history': estimator_score(self.history())}
+
+PerformanceEstimator.summary = _summary
+
 # %% ../../nbs/05_monitor/13_estimated.ipynb #473b5ada
 def estimate_verdict(table: pd.DataFrame | None, # from `PerformanceEstimator.estimate`, over the monitored windows
                      metric: str, # what it estimates
@@ -262,31 +248,6 @@ def estimate_verdict(table: pd.DataFrame | None, # from `PerformanceEstimator.es
     worse = w['ci_low'] > test_value + reach if lower else w['ci_high'] < test_value - reach
     if worse: return 'watch', [f'{text} is worse than at test time {f(test_value)} by more than {params.degradation_margin:.0%}, even at the favourable end: watch until the outcomes arrive']
     return 'ok', [f'{text}; at test time {f(test_value)}']
-
-# %% ../../nbs/05_monitor/13_estimated.ipynb #fdc55b79
-def fit_estimator(model, # the served model
-                  record: ModelRecord | dict, # its record
-                  train: pd.DataFrame, # the rows it was fitted on
-                  reference: pd.DataFrame, # the test window it was judged on
-                  params: MonitorParams, # the `monitor` section: window, seed, confidence, estimate_blocks, estimate_rows
-                  metric: str | None = None, # the monitor's headline metric
-                 ) -> PerformanceEstimator:
-    "The monitor's estimator: of `metric` (else the task's first that needs no outcomes), in the monitor's windows (rows without a time column), fitted on honest scores of the history."
-    record = ModelRecord.of(record)
-    can = [m for m in (REGRESSION_LOSSES if record.task == 'regression' else CLASSIFICATION_METRICS) if not record.is_multiclass or m in MULTICLASS_METRICS]
-    tcol = record.time_column
-    window = params.window if tcol or isinstance(params.window, int) else max(params.min_rows, params.min_labelled_rows)
-    est = PerformanceEstimator(record.task, metric if metric in can else can[0], window, params.estimate_blocks, params.confidence, params.seed,
-                               record.timezone, record.decision_threshold if record.task == 'classification' else 0.5)
-    history, scores = honest_scores(model, record, train, reference, params.estimate_blocks, params.estimate_rows, params.seed)
-    return est.fit(history[record.feature_names], record.outcome(history[record.target]), scores, history[tcol] if tcol else None)
-
-def _summary(self) -> dict:
-    "The estimator stage's metrics: what is estimated, in which windows, and how it did on the history's windows."
-    return {'metric': self.metric, 'window': self.window, 'method': 'direct loss estimation' if self.task == 'regression' else 'confidence-based',
-            'history': estimator_score(self.history())}
-
-PerformanceEstimator.summary = _summary
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #bb31b60e
 _SETTINGS = ('task', 'metric', 'window', 'blocks', 'confidence', 'seed', 'timezone', 'threshold', 'draws', 'max_iter')

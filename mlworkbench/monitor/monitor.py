@@ -19,10 +19,12 @@ from .windows import outlying_times
 from ..model.record import ModelRecord, metric_key
 from .performance import LEVELS, UNJUDGED, decide, live_performance, plot_live_performance
 from .estimated import estimate_verdict, estimator_score, plot_estimates
+from .alarm import Cusum
 
 # %% auto #0
 __all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'logged_outcomes',
-           'headline_metric', 'judged', 'monitor', 'served_test_metrics', 'read_snapshot', 'plot_monitor']
+           'headline_metric', 'judged', 'sequential_alarm', 'monitor', 'served_test_metrics', 'read_snapshot',
+           'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #6b60ccda
 def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `feature.NAME` columns
@@ -110,6 +112,8 @@ class MonitorResult:
     outlying: dict | None = None  # {'rows', 'bulk': [first, last day], 'examples': [{request_id, event_time}]} (`outlying_rows`)
     estimated: pd.DataFrame | None = None  # the metric per window estimated without outcomes (`PerformanceEstimator.estimate`)
     estimated_metric: str | None = None  # the metric it estimates
+    alarm: pd.DataFrame | None = None  # the CUSUM of the metric over the windows (`Cusum.run`)
+    alarm_text: str | None = None  # what its alarm means (`Cusum.describe`)
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #02c1765f
 def _num(v): return None if v is None or pd.isna(v) else round(float(v), 6)
@@ -121,6 +125,7 @@ def _summary(self) -> dict:
         perf = (self.performance[self.performance['metric'] == self.metric].set_index('window')
                 if self.performance is not None and len(self.performance) else pd.DataFrame())
         est = self.estimated.set_index('window') if self.estimated is not None else pd.DataFrame()
+        alarm = self.alarm.set_index('window') if self.alarm is not None else pd.DataFrame()
         for w in self.drift.windows.itertuples():
             row = {'window': f'{w.window:%Y-%m-%d}', 'rows': int(w.rows), 'drift_share': None if pd.isna(w.share) else round(float(w.share), 4),
                    'drift_status': w.status, 'prediction_drift': w.prediction}
@@ -131,11 +136,14 @@ def _summary(self) -> dict:
             if w.window in est.index:
                 e = est.loc[w.window]
                 row |= {f'estimated_{self.estimated_metric}': _num(e['estimated']), 'estimated_ci_low': _num(e['ci_low']), 'estimated_ci_high': _num(e['ci_high'])}
+            if w.window in alarm.index: row |= {'cusum': _num(alarm.loc[w.window, 'cusum']), 'alarm': bool(alarm.loc[w.window, 'alarm'])}
             windows.append(row)
     return {'decision': self.decision['decision'], 'reasons': self.decision['reasons'], 'rows': self.rows, 'labelled': self.labelled,
             'metric': self.metric, 'model_versions': self.model_versions,
             'outlying': self.outlying or {'rows': 0, 'bulk': None, 'examples': []},
-            'estimator': None if self.estimated is None else {'metric': self.estimated_metric} | estimator_score(self.estimated), 'windows': windows}
+            'estimator': None if self.estimated is None else {'metric': self.estimated_metric} | estimator_score(self.estimated),
+            'alarm': None if self.alarm is None else {'description': self.alarm_text, 'alarms': [f'{w:%Y-%m-%d}' for w in self.alarm.loc[self.alarm['alarm'], 'window']]},
+            'windows': windows}
 
 MonitorResult.summary = _summary
 
@@ -182,15 +190,32 @@ def headline_metric(params: MonitorParams, test_metrics: dict | None) -> str | N
     return metric_key(params.metric or (next(iter(test_metrics)) if test_metrics else None))
 
 def judged(drift, perf: pd.DataFrame, params: MonitorParams, metric: str | None, outlying: dict, rows: int, labelled: int, versions: list,
-           estimated: pd.DataFrame | None = None, estimated_metric: str | None = None, test_metrics: dict | None = None) -> MonitorResult:
+           estimated: pd.DataFrame | None = None, estimator=None, test_metrics: dict | None = None) -> MonitorResult:
     "The `MonitorResult` of measured drift and performance: the decision, with the label-free estimate of a window without outcomes and the rows far outside the log's times among its reasons."
-    metric = metric or (perf['metric'].iloc[0] if len(perf) else None)
+    metric, estimated_metric = metric or (perf['metric'].iloc[0] if len(perf) else None), estimator.metric if estimator is not None else None
     decision = decide(drift, perf, params, metric)
+    alarm, alarm_text, alarm_reasons = sequential_alarm(perf, metric, estimator, params)
     test_value = ((test_metrics or {}).get(estimated_metric) or {}).get('value')
     level, reasons = estimate_verdict(estimated, estimated_metric, test_value, params) if estimated_metric else ('no data', [])
-    decision = {'decision': max(decision['decision'], level, key=LEVELS.index), 'reasons': reasons + decision['reasons']}
+    leads = LEVELS.index(level) > LEVELS.index(decision['decision'])  # the estimate leads the reasons only when it decides
+    decision = {'decision': max(decision['decision'], level, key=LEVELS.index), 'reasons': reasons + decision['reasons'] if leads else decision['reasons'] + reasons}
+    if alarm_reasons:  # a sustained change: watch; it leads the reasons only when it decides
+        leads = LEVELS.index('watch') > LEVELS.index(decision['decision'])
+        decision = {'decision': max(decision['decision'], 'watch', key=LEVELS.index), 'reasons': alarm_reasons + decision['reasons'] if leads else decision['reasons'] + alarm_reasons}
     if outlying['rows']: decision['reasons'].append(_outlying_reason(outlying))
-    return MonitorResult(drift, perf, decision, rows, labelled, metric, versions, params, outlying, estimated, estimated_metric)
+    return MonitorResult(drift, perf, decision, rows, labelled, metric, versions, params, outlying, estimated, estimated_metric, alarm, alarm_text)
+
+def sequential_alarm(perf: pd.DataFrame, metric: str | None, estimator, params: MonitorParams) -> tuple:
+    "(the CUSUM over the windows' realised metric, what it means, the reasons when the latest judged window alarms): in control as the estimator's history was."
+    if estimator is None or metric != estimator.metric or perf is None or not len(perf): return None, None, []
+    m = perf[perf['metric'] == metric].sort_values('window', kind='stable')
+    cusum = Cusum(metric, params.alarm_arl0, params.alarm_k, seed=params.seed).fit(estimator.history_['realised'])
+    run = cusum.run(m['window'].to_numpy(), m['value'].where(~m['status'].isin(UNJUDGED)).to_numpy(float))
+    judged_rows = run[run['value'].notna()]
+    if not len(judged_rows) or not judged_rows['alarm'].iloc[-1]: return run, cusum.describe(), []
+    w = judged_rows['window'].iloc[-1]
+    return run, cusum.describe(), [f"{metric.upper() if len(metric) <= 4 else metric} has run worse than usual up to window {w:%Y-%m-%d}: sequential alarm "
+                                   f"({cusum.describe()})"]
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c05
 def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_log`)
@@ -219,9 +244,10 @@ def monitor(log: pd.DataFrame, # the snapshot of the prediction log (`snapshot_l
     kw = {'threshold': record.decision_threshold} if task == 'classification' else {}
     perf = live_performance(task, y, scores, log['event_time'], params=params, test_metrics=test_metrics,
                             metrics=[metric] if metric else None, timezone=timezone, **kw) if labelled else pd.DataFrame()
-    estimated = estimator.estimate(current, scores, log['event_time'], y, params.min_labelled_rows) if estimator is not None else None
+    estimated = (estimator.estimate(current, scores, log['event_time'], y, params.min_labelled_rows, params.window, timezone, log['event_time'].min())
+                 if estimator is not None else None)  # in the monitor's windows
     return judged(drift, perf, params, metric, outlying_rows(log, params.window, timezone), len(log), labelled, sorted(log['model_version'].unique().tolist()),
-                  estimated, estimator.metric if estimator is not None else None, test_metrics)
+                  estimated, estimator, test_metrics)
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #c334c086
 def served_test_metrics(log: pd.DataFrame, # the snapshot of the prediction log (pandas, or dask partitions)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..config.params import MonitorParams, Params, ParamsError
 from ..model.record import ModelRecord
+from .calibrated import calibrated_rows
 from .drift import judged_report, windowed_drift
 from .drift_stats import numeric_values
 from .monitor import (MonitorResult, _window_span, headline_metric, judged, log_features, logged_outcomes, logged_scores,
@@ -24,8 +25,8 @@ from .windows import time_fences, time_windows
 
 # %% auto #0
 __all__ = ['GRID_POINTS', 'KEEP_VALUES', 'SAMPLE_ROWS', 'numeric_grid', 'NumericCounts', 'CategoryCounts', 'SummaryPlan',
-           'WindowSummary', 'summarize_part', 'merge_summaries', 'summary_plan', 'drift_of', 'performance_of',
-           'monitor_partitions', 'monitor_stage']
+           'WindowSummary', 'summarize_part', 'merge_summaries', 'summary_plan', 'drift_of', 'estimate_of',
+           'performance_of', 'monitor_partitions', 'monitor_stage']
 
 # %% ../../nbs/05_monitor/10_partitioned.ipynb #5cbddfa1
 GRID_POINTS = 4096  # distinct reference values a numeric column is counted at, at most (beyond: its quantiles)
@@ -104,6 +105,7 @@ class SummaryPlan:
     prediction_grid: np.ndarray | None  # numeric predictions' grid
     predictions: bool  # are the predictions compared?
     sample_rows: int = SAMPLE_ROWS
+    estimator: object | None = None  # the `PerformanceEstimator`: each window's rows' parts of its estimate, a sample of them kept
 
     def counts(self, grid, values, name: str):
         return CategoryCounts.of(values) if grid is None else NumericCounts.of(values, grid, name)
@@ -117,12 +119,17 @@ class WindowSummary:
     prediction: NumericCounts | CategoryCounts | None
     labelled: int
     sample: pd.DataFrame  # _hash, _time, _part, _row, y, score columns: the labelled rows of smallest hash, at most `sample_rows`
+    scored: pd.DataFrame | None = None  # with an estimator: _hash, _time, _part, _row, its row parts (_q) and scores (_s) of the rows of smallest hash
+    scored_rows: int = 0  # rows with scores (what the estimate is of)
 
     def merge(self, other: WindowSummary, sample_rows: int = SAMPLE_ROWS) -> WindowSummary:
         both = pd.concat([self.sample, other.sample], ignore_index=True)
         both = both.sort_values(['_hash', '_part', '_row'], kind='mergesort').head(sample_rows).reset_index(drop=True)
+        scored = None if self.scored is None else pd.concat([self.scored, other.scored], ignore_index=True).sort_values(
+            ['_hash', '_part', '_row'], kind='mergesort').head(sample_rows).reset_index(drop=True)
         return WindowSummary(self.end, self.rows + other.rows, {n: c.merge(other.columns[n]) for n, c in self.columns.items()},
-                             None if self.prediction is None else self.prediction.merge(other.prediction), self.labelled + other.labelled, both)
+                             None if self.prediction is None else self.prediction.merge(other.prediction), self.labelled + other.labelled, both,
+                             scored, self.scored_rows + other.scored_rows)
 
 # %% ../../nbs/05_monitor/10_partitioned.ipynb #f6a100ac
 def summarize_part(log: pd.DataFrame, # one partition of the log snapshot
@@ -143,9 +150,21 @@ def summarize_part(log: pd.DataFrame, # one partition of the log snapshot
         sample = pd.DataFrame({'_hash': keyed[lab], '_time': times.iloc[lab].to_numpy(), '_part': part, '_row': lab, 'y': y.iloc[lab].to_numpy()})
         sample = sample.join(pd.DataFrame(score_cols[lab], columns=[f'_s{j}' for j in range(score_cols.shape[1])]))
         sample = sample.sort_values(['_hash', '_row'], kind='mergesort').head(plan.sample_rows).reset_index(drop=True)
+        scored, n_scored = _scored_sample(plan, current, score_cols, keyed, times, part, idx) if plan.estimator is not None else (None, 0)
         out[start] = WindowSummary(end, len(idx), {n: plan.counts(g, current[n].iloc[idx], n) for n, g in plan.grids.items()},
-                                   plan.counts(plan.prediction_grid, called[idx], 'prediction') if plan.predictions else None, len(lab), sample)
+                                   plan.counts(plan.prediction_grid, called[idx], 'prediction') if plan.predictions else None, len(lab), sample,
+                                   scored, n_scored)
     return out
+
+def _scored_sample(plan: SummaryPlan, current: pd.DataFrame, score_cols: np.ndarray, keyed: np.ndarray, times, part: int, idx: np.ndarray) -> tuple:
+    "(the window's scored rows of smallest hash with their parts of the estimate and scores, how many rows had scores)."
+    sc = idx[np.isfinite(score_cols[idx]).all(axis=1)]  # as `PerformanceEstimator.estimate`: a row without its scores is not estimated
+    scores = score_cols[sc] if plan.record.is_multiclass else score_cols[sc, 0]
+    q = plan.estimator.row_parts(current.iloc[sc].reset_index(drop=True), scores) if len(sc) else np.zeros((0, score_cols.shape[1]))
+    q = q if q.ndim == 2 else q[:, None]
+    d = pd.DataFrame({'_hash': keyed[sc], '_time': times.iloc[sc].to_numpy(), '_part': part, '_row': sc})
+    d = d.join(pd.DataFrame(q, columns=[f'_q{j}' for j in range(q.shape[1])])).join(pd.DataFrame(score_cols[sc], columns=[f'_s{j}' for j in range(score_cols.shape[1])]))
+    return d.sort_values(['_hash', '_row'], kind='mergesort').head(plan.sample_rows).reset_index(drop=True), len(sc)
 
 def merge_summaries(a: dict, b: dict, sample_rows: int = SAMPLE_ROWS) -> dict:
     "The window summaries of two parts of the log (`a` the earlier), as one."
@@ -158,6 +177,7 @@ def summary_plan(prof: ReferenceProfile, # the reference, prepared
                  timezone: str | None, # local zone for calendar windows
                  first: pd.Timestamp, # the earliest event time of the log
                  sample_rows: int = SAMPLE_ROWS, # labelled rows per window judged, at most
+                 estimator=None, # a `PerformanceEstimator`: its parts of each row kept (a sample of `sample_rows` per window)
                 ) -> SummaryPlan:
     "What each partition's summary needs, from the reference."
     if isinstance(window, (int, np.integer)):
@@ -165,16 +185,35 @@ def summary_plan(prof: ReferenceProfile, # the reference, prepared
                          "pandas frequency such as '7D', 'W-MON' or 'MS'")
     grids = {n: numeric_grid(c) if isinstance(c, _Numeric) else None for n, c in prof.columns.items()}
     pred_grid = numeric_grid(prof.predictions) if isinstance(prof.predictions, _Numeric) else None
-    return SummaryPlan(record, window, timezone, first, grids, pred_grid, prof.predictions is not None, sample_rows)
+    return SummaryPlan(record, window, timezone, first, grids, pred_grid, prof.predictions is not None, sample_rows, estimator)
 
-def drift_of(summaries: dict, prof: ReferenceProfile, plan: SummaryPlan):
-    "The `WindowedDrift` of merged window summaries."
+# %% ../../nbs/05_monitor/10_partitioned.ipynb #cb61c336
+def drift_of(summaries: dict, prof: ReferenceProfile, plan: SummaryPlan, spans: dict | None = None):
+    "The `WindowedDrift` of merged window summaries; with a calibrated profile, `spans` (window start -> days its rows cover) calibrates the tests."
     reports = []
     for start, s in summaries.items():
-        rows = [compare_profiles(prof.columns[n], s.columns[n].profile(plan.grids[n]), prof.params, n) for n in prof.roles]
+        cur = {n: s.columns[n].profile(plan.grids[n]) for n in prof.roles}
+        rows = [compare_profiles(prof.columns[n], cur[n], prof.params, n) for n in prof.roles]
+        if prof.calibration is not None and spans is not None:
+            rows = calibrated_rows(prof.calibration, rows, {n: (prof.columns[n], c) for n, c in cur.items()}, spans[start])
         pred = None if s.prediction is None else compare_profiles(prof.predictions, s.prediction.profile(plan.prediction_grid), prof.params, 'prediction')
         reports.append((start, s.end, judged_report(prof, rows, pred, s.rows)))
     return windowed_drift(reports)
+
+# %% ../../nbs/05_monitor/10_partitioned.ipynb #6b911a89
+def estimate_of(summaries: dict, estimator, record: ModelRecord, params: MonitorParams) -> pd.DataFrame:
+    "`PerformanceEstimator.estimate` from the merged summaries: each window's sample of scored rows (all of them up to `sample_rows`), in the log's order."
+    windows = []
+    for start, s in summaries.items():
+        d = s.scored.sort_values(['_time', '_part', '_row'], kind='mergesort')
+        q, sc = (d.filter(like=c).to_numpy(float) for c in ('_q', '_s'))
+        q, sc = (q, sc) if record.is_multiclass else (q[:, 0], sc[:, 0])
+        lab = s.sample.sort_values(['_time', '_part', '_row'], kind='mergesort')
+        y, ls = lab['y'].to_numpy(float), lab.filter(like='_s').to_numpy(float)
+        real = estimator._realised(y, ls if record.is_multiclass else ls[:, 0]) if s.labelled >= max(params.min_labelled_rows, 2) else np.nan
+        est, se = estimator.from_rows(q, sc)
+        windows.append({'window': start, 'window_end': s.end, 'rows': s.scored_rows, 'labelled': s.labelled, 'estimated': est, 'se': se, 'realised': real})
+    return estimator.intervals(windows)
 
 def performance_of(summaries: dict, record: ModelRecord, params: MonitorParams, test_metrics: dict | None, metric: str | None) -> pd.DataFrame:
     "Live performance per window from the merged summaries' samples, as `live_performance` reports it."
@@ -247,6 +286,7 @@ def _outlying(far: dict, timezone: str | None) -> dict:
     return {'rows': far['rows'], 'bulk': [f'{zone(x):%Y-%m-%d}' for x in far['bulk']],
             'examples': [{'request_id': str(r), 'event_time': str(zone(t))} for r, t in zip(far['examples']['request_id'], far['examples']['_time'])]}
 
+# %% ../../nbs/05_monitor/10_partitioned.ipynb #a3bb9191
 def monitor_partitions(log, # the prediction log's snapshot as a dask DataFrame (`read_partitions`)
                        reference: pd.DataFrame, # the reference window: the test split the model was judged on
                        record: ModelRecord | dict, # the model's record
@@ -256,26 +296,31 @@ def monitor_partitions(log, # the prediction log's snapshot as a dask DataFrame 
                        timezone: str | None = None, # local zone for calendar windows
                        examples: int = 5, # rows far outside the log's times named, at most
                        sample_rows: int = SAMPLE_ROWS, # labelled rows per window judged, at most
+                       estimator=None, # a fitted `PerformanceEstimator` (models/estimator)
                       ) -> MonitorResult:
     "`monitor` of a log read as partitions: summaries of each merged, never the whole log in one process."
     params, record = params or MonitorParams(), ModelRecord.of(record)
     parts = log.to_delayed()
     times = dask.compute(_tree([dask.delayed(_times_of)(p, i) for i, p in enumerate(parts)], _merge_times))[0]
-    if not times['rows']: return monitor(log._meta.iloc[:0], reference, record, test_metrics, params, reference_predictions, timezone)
+    if not times['rows']: return monitor(log._meta.iloc[:0], reference, record, test_metrics, params, reference_predictions, timezone, estimator)
     if record.is_multiclass and reference_predictions is not None: reference_predictions = reference_outputs(reference_predictions, record)
-    prof = ReferenceProfile(reference, record.features, params, reference_predictions)
+    tcol = record.time_column if record.time_column in reference else None
+    prof = ReferenceProfile(reference, record.features, params, reference_predictions, reference[tcol] if tcol else None)
     first = times['minutes'].index.min()  # the earliest time to the minute: the same day, so the same windows
-    plan = summary_plan(prof, record, params.window, timezone, first, sample_rows)
+    plan = summary_plan(prof, record, params.window, timezone, first, sample_rows, estimator)
     q1, q3 = _quartiles(times['minutes'])
     low, high = (first + pd.Timedelta(seconds=s) for s in time_fences(q1, q3, _window_span(None, params.window)))
     planned = dask.delayed(plan)  # sent once, not per partition
     summaries, far = dask.compute(_tree([dask.delayed(_second_pass)(p, planned, i, low, high, examples) for i, p in enumerate(parts)],
                                         _merge_second, sample_rows, examples))[0]
-    drift = drift_of(summaries, prof, plan)
+    minutes = times['minutes'].index
+    spans = {w: int(minutes[(minutes >= w) & (minutes < s.end)].floor('D').nunique()) for w, s in summaries.items()}  # days, as `DriftCalibration.spans` counts them
+    drift = drift_of(summaries, prof, plan, spans)
     labelled = sum(s.labelled for s in summaries.values())
     metric = headline_metric(params, test_metrics)
     perf = performance_of(summaries, record, params, test_metrics, metric) if labelled else pd.DataFrame()
-    return judged(drift, perf, params, metric, _outlying(far, timezone), times['rows'], labelled, sorted(times['versions']))
+    estimated = estimate_of(summaries, estimator, record, params) if estimator is not None else None
+    return judged(drift, perf, params, metric, _outlying(far, timezone), times['rows'], labelled, sorted(times['versions']), estimated, estimator, test_metrics)
 
 # %% ../../nbs/05_monitor/10_partitioned.ipynb #10a00f8b
 def monitor_stage(p: Params, # validated params: data, monitor and compute
@@ -290,6 +335,4 @@ def monitor_stage(p: Params, # validated params: data, monitor and compute
     log, versions = read_snapshot(snapshot, p.compute.backend)
     served, test_metrics = served_test_metrics(log, versions, fallback_metrics)
     if p.compute.backend != 'dask': return monitor(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone, estimator), served
-    result = monitor_partitions(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone)
-    if estimator is not None: result.decision['reasons'].append('performance before the outcomes: not estimated on the dask backend yet (compute.backend: local estimates it)')
-    return result, served
+    return monitor_partitions(log, reference, record, test_metrics, p.monitor, reference_predictions, p.data.timezone, estimator=estimator), served

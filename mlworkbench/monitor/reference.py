@@ -18,7 +18,8 @@ from .drift_stats import (cdf_distances, chi2_homogeneity, ks_pvalue, numeric_va
                                              weighted_cdf_distances, weighted_shares)
 
 # %% auto #0
-__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'prediction_role', 'compare_feature', 'compare_profiles']
+__all__ = ['ROLES', 'STATUSES', 'feature_roles', 'ReferenceProfile', 'prediction_role', 'compare_feature', 'current_profile',
+           'compare_profiles']
 
 # %% ../../nbs/05_monitor/03_reference.ipynb #ddf9ba2d
 ROLES = {'numeric': 'numeric', 'cyclical': 'numeric', 'categorical': 'categorical'}
@@ -117,8 +118,15 @@ def compare_feature(ref, # a prepared reference column (from `ReferenceProfile.c
                     name: str = 'feature', # the feature's name
                    ) -> dict:
     "One row of a drift report: sizes, missing shares, every measure, and which one decides."
-    cur = _profile(values, 'numeric' if isinstance(ref, _Numeric) else 'categorical', name, params.psi_bins, reference=False)
-    return compare_profiles(ref, cur, params, name)
+    return compare_profiles(ref, current_profile(ref, values, params, name), params, name)
+
+def current_profile(ref, # a prepared reference column
+                    values, # the current values of the same feature
+                    params: MonitorParams, # its PSI bins
+                    name: str = 'feature', # the feature's name, for the messages
+                   ):
+    "The current values prepared like the reference column `ref`: sorted values or counts per category."
+    return _profile(values, 'numeric' if isinstance(ref, _Numeric) else 'categorical', name, params.psi_bins, reference=False)
 
 # %% ../../nbs/05_monitor/03_reference.ipynb #0e2c88aa
 def compare_profiles(ref, # a prepared reference column (from `ReferenceProfile.columns`)
