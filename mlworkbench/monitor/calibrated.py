@@ -22,19 +22,22 @@ def block_sample(blocks: list, # row positions of each block (a day) of the refe
                  n: int, # rows wanted
                  spans: int, # how many consecutive blocks they come from
                  rng: np.random.Generator, # the draw's generator
+                 start: int | None = None, # the first block (default: a random one)
                 ) -> np.ndarray:
     "Positions of `n` rows from `spans` consecutive blocks starting at a random one (wrapping around), about n/spans rows from each (drawn within it, with replacement)."
-    start = rng.integers(0, len(blocks))
+    start = rng.integers(0, len(blocks)) if start is None else start
     sizes = np.diff(np.linspace(0, n, spans + 1).round().astype(int))
     return np.concatenate([blocks[(start + i) % len(blocks)][rng.integers(0, len(blocks[(start + i) % len(blocks)]), k)] for i, k in enumerate(sizes) if k])
 
 def block_resample(blocks: list, # row positions of each block of the reference, in time order
                    run: int, # consecutive blocks kept together
                    rng: np.random.Generator, # the draw's generator
+                   count: int | None = None, # blocks drawn (default: as many as `blocks` holds)
                   ) -> np.ndarray:
-    "A moving-block bootstrap of the reference: runs of `run` consecutive blocks from random starts, as many blocks as it has."
-    starts = rng.integers(0, len(blocks), -(-len(blocks) // run))
-    return np.concatenate([blocks[(s + i) % len(blocks)] for s in starts for i in range(run)][:max(len(blocks), 1)])
+    "A moving-block bootstrap of the reference: runs of `run` consecutive blocks from random starts, `count` blocks in all."
+    count = len(blocks) if count is None else count
+    starts = rng.integers(0, len(blocks), -(-count // run))
+    return np.concatenate([blocks[(s + i) % len(blocks)] for s in starts for i in range(run)][:max(count, 1)])
 
 # %% ../../nbs/05_monitor/12_calibrated.ipynb #e72aea00
 KS_MEAN_SQUARE = math.pi ** 2 / 12  # E[K^2] of the Kolmogorov distribution: sqrt(en) D's mean square for independent samples
@@ -114,8 +117,11 @@ def null_moments(self: DriftCalibration, n: int, # rows of the window
         rng, size = np.random.default_rng([self.seed, *key]), int(round(2 ** (key[0] / 4)))
         sums = {name: [] for name in self.roles}
         for _ in range(self.draws):
-            cur = block_sample(self.blocks, size, key[1], rng)
-            ref = block_resample(self.blocks, key[1], rng) if len(self.blocks) > 1 else rng.integers(0, self.rows, self.rows)
+            start, b = int(rng.integers(0, len(self.blocks))), len(self.blocks)
+            cur = block_sample(self.blocks, size, key[1], rng, start)
+            # the reference resampled from the other days: a new window shares none of its days with the reference
+            others = [self.blocks[(start + key[1] + j) % b] for j in range(b - key[1])] if b > key[1] else self.blocks
+            ref = block_resample(others, key[1], rng, b) if b > 1 else rng.integers(0, self.rows, self.rows)
             for name, role in self.roles.items():
                 if role == 'numeric':
                     slots, k = self.slots[name]
