@@ -14,11 +14,12 @@ import pandas as pd
 from ..config.params import MonitorParams
 from .drift_stats import correct_pvalues
 from .calibrated import calibrated_rows
-from .reference import ReferenceProfile, _check_columns, _check_length, compare_feature, compare_profiles, current_profile
+from .reference import ReferenceProfile, _check_columns, _check_length, compare_profiles, current_profile
 from .windows import time_windows
 
 # %% auto #0
-__all__ = ['COLUMNS', 'DriftReport', 'drift_report', 'judged_report', 'WindowedDrift', 'drift_over_windows', 'windowed_drift']
+__all__ = ['COLUMNS', 'DriftReport', 'drift_report', 'calibrated', 'judged_report', 'WindowedDrift', 'drift_over_windows',
+           'windowed_drift']
 
 # %% ../../nbs/05_monitor/04_drift.ipynb #8f4af7d2
 COLUMNS = ['feature', 'role', 'rows_ref', 'rows_cur', 'n_ref', 'n_cur', 'missing_ref', 'missing_cur', 'missing_shift', 'method',
@@ -118,13 +119,20 @@ def drift_report(reference: pd.DataFrame | ReferenceProfile, # the reference win
     _check_columns(current, prof.roles, 'current')
     cur = {n: current_profile(prof.columns[n], current[n], params, n) for n in prof.roles}
     rows = [compare_profiles(prof.columns[n], cur[n], params, n) for n in prof.roles]
-    if prof.calibration is not None and times is not None:
-        rows = calibrated_rows(prof.calibration, rows, {n: (prof.columns[n], c) for n, c in cur.items()}, prof.calibration.spans(times))
     prediction = None
     if current_predictions is not None:
         if prof.predictions is None: raise ValueError('current_predictions were given without reference_predictions: pass both, or neither')
-        prediction = compare_feature(prof.predictions, _check_length(current_predictions, len(current), 'current'), params, 'prediction')
+        cur['prediction'] = current_profile(prof.predictions, _check_length(current_predictions, len(current), 'current'), params, 'prediction')
+        prediction = compare_profiles(prof.predictions, cur['prediction'], params, 'prediction')
+    if prof.calibration is not None and times is not None: rows, prediction = calibrated(prof, rows, prediction, cur, prof.calibration.spans(times))
     return judged_report(prof, rows, prediction, len(current))
+
+def calibrated(prof: ReferenceProfile, rows: list[dict], prediction: dict | None, cur: dict, spans: int) -> tuple[list[dict], dict | None]:
+    "The features' rows and the predictions' with their calibrated tests (`calibrated_rows`), from the window's profiles `cur`."
+    refs = prof.columns | ({'prediction': prof.predictions} if prediction is not None else {})
+    profiles = {n: (refs[n], c) for n, c in cur.items()}
+    return (calibrated_rows(prof.calibration, rows, profiles, spans),
+            None if prediction is None else calibrated_rows(prof.calibration, [prediction], profiles, spans)[0])
 
 def judged_report(prof: ReferenceProfile, # the reference the rows were compared with
                   rows: list[dict], # one `compare_feature` row per feature

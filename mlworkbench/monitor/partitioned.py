@@ -14,8 +14,7 @@ import pandas as pd
 
 from ..config.params import MonitorParams, Params, ParamsError
 from ..model.record import ModelRecord
-from .calibrated import calibrated_rows
-from .drift import judged_report, windowed_drift
+from .drift import calibrated, judged_report, windowed_drift
 from .drift_stats import numeric_values
 from .monitor import (MonitorResult, _window_span, headline_metric, judged, log_features, logged_outcomes, logged_scores,
                                          monitor, read_snapshot, reference_outputs, served_test_metrics)
@@ -194,9 +193,11 @@ def drift_of(summaries: dict, prof: ReferenceProfile, plan: SummaryPlan, spans: 
     for start, s in summaries.items():
         cur = {n: s.columns[n].profile(plan.grids[n]) for n in prof.roles}
         rows = [compare_profiles(prof.columns[n], cur[n], prof.params, n) for n in prof.roles]
-        if prof.calibration is not None and spans is not None:
-            rows = calibrated_rows(prof.calibration, rows, {n: (prof.columns[n], c) for n, c in cur.items()}, spans[start])
-        pred = None if s.prediction is None else compare_profiles(prof.predictions, s.prediction.profile(plan.prediction_grid), prof.params, 'prediction')
+        pred = None
+        if s.prediction is not None:
+            cur['prediction'] = s.prediction.profile(plan.prediction_grid)
+            pred = compare_profiles(prof.predictions, cur['prediction'], prof.params, 'prediction')
+        if prof.calibration is not None and spans is not None: rows, pred = calibrated(prof, rows, pred, cur, spans[start])
         reports.append((start, s.end, judged_report(prof, rows, pred, s.rows)))
     return windowed_drift(reports)
 

@@ -130,7 +130,9 @@ def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str], list[s
     pr = report.prediction
     if pr is not None and pr['status'] == 'drift':
         level = max(level, 'watch', key=LEVELS.index)
-        how = {'ks': f"KS p = {pr['p_value']:.2g}", 'chi2': f"chi-squared p = {pr['p_value']:.2g}",
+        calibrated = pr.get('p_calibrated') is not None and np.isfinite(pr.get('p_calibrated'))  # the p-value that decided
+        p = f"p = {pr['p_calibrated']:.2g}, calibrated on the reference's days" if calibrated else f"p = {pr['p_value']:.2g}"
+        how = {'ks': f"KS {p}", 'chi2': f"chi-squared {p}",
                'jensenshannon': f"Jensen-Shannon {pr['distance']:.2f} ≥ {params.js_threshold:g}"}.get(pr['method'], f"Wasserstein {pr['distance']:.2f} sd ≥ {params.wasserstein_threshold:g}")
         reasons.append(f"{'predicted classes' if pr['role'] == 'categorical' else 'predictions'} drifted ({how})")
     return level, reasons, notes

@@ -82,14 +82,20 @@ class ReferenceProfile:
         self.params = params or MonitorParams()
         self.roles = feature_roles(features, self.params.exclude)
         _check_columns(reference, self.roles, 'reference')
-        self.calibration = (DriftCalibration(reference, self.roles, times, draws=self.params.calibration_draws, seed=self.params.seed)
-                            if times is not None and self.params.calibrate else None)
         self.rows = len(reference)
         self.columns = {n: _profile(reference[n], role, n, self.params.psi_bins) for n, role in self.roles.items()}
         if predictions is not None: predictions = _check_length(predictions, self.rows, 'reference')
         self.predictions = None if predictions is None else _profile(predictions, prediction_role(predictions), 'prediction', self.params.psi_bins)
+        self.calibration = _calibration(reference, self.roles, predictions, times, self.params) if times is not None and self.params.calibrate else None
 
     def __repr__(self): return f'ReferenceProfile({self.rows} rows, {len(self.roles)} features{", predictions" if self.predictions else ""})'
+
+# %% ../../nbs/05_monitor/03_reference.ipynb #19d99fca
+def _calibration(reference: pd.DataFrame, roles: dict, predictions, times, params: MonitorParams) -> DriftCalibration:
+    "The reference's days prepared to calibrate each feature's test, and the predictions' (as the feature 'prediction', unless one is named so)."
+    if predictions is not None and 'prediction' not in roles:
+        reference, roles = reference.assign(prediction=predictions), roles | {'prediction': prediction_role(predictions)}
+    return DriftCalibration(reference, roles, times, draws=params.calibration_draws, seed=params.seed)
 
 def prediction_role(predictions: np.ndarray, # the model's outputs (`_check_length`)
                    ) -> str:
