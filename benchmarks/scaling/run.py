@@ -68,8 +68,9 @@ from mlworkbench.config.compute_params import ComputeParams
 from mlworkbench.config.params import load_params
 from mlworkbench.model.record import ModelRecord
 from mlworkbench.monitor.partitioned import monitor_stage
+from mlworkbench.monitor.estimated import PerformanceEstimator
 from mlworkbench.workbench.compute import compute_session
-p = load_params('params.yaml'); record = ModelRecord.read('models/model.json')
+p = load_params('params.yaml'); record = ModelRecord.read('models/model.json'); estimator = PerformanceEstimator.load('models/estimator')
 reference = pd.read_parquet('data/prepared/test.parquet')
 reference_predictions = pd.read_parquet('reports/test_predictions.parquet')['predicted'].to_numpy()
 test = json.load(open('reports/metrics.json'))['test']
@@ -77,7 +78,7 @@ compute = ComputeParams(backend=sys.argv[2], workers=2, threads_per_worker=1, me
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GB: this process's largest resident size so far
 with compute_session(compute, announce=lambda line: None) as session:  # the LocalCluster starts before the clock
     t = time.perf_counter()
-    result, _ = monitor_stage(p.model_copy(update={'compute': compute}), reference, record, reference_predictions, test, sys.argv[1])
+    result, _ = monitor_stage(p.model_copy(update={'compute': compute}), reference, record, reference_predictions, test, sys.argv[1], estimator)  # as the stage: calibrated tests, the estimate
     seconds = time.perf_counter() - t
     workers = max(session.client.run(peak).values()) if session.client else 0.0
 print(result.decision['decision'], sum(w.status == 'drift' for w in result.drift.windows.itertuples()), len(result.drift.windows), peak(), workers)
@@ -275,7 +276,7 @@ def monitor_part(sizes, seed):
     write_section('scaling: monitor', f'`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, sizes))} --parts monitor` ({time.strftime("%Y-%m-%d")}, 2 cores): '
                   'the default production window resampled to k× its rows (numeric features jittered by 1%), the champion\'s predictions and every outcome '
                   'logged as the collect stage writes data/production/log.parquet (row groups of 100,000, made before the measurement); then the monitor '
-                  'stage\'s library call (`monitor_stage`) in a fresh process: on the local backend the log in that process (`monitor`), on Dask read as '
+                  'stage\'s library call (`monitor_stage`, as the stage calls it: drift tests calibrated on the reference\'s days, the estimator stage\'s estimate of the MAE per window) in a fresh process: on the local backend the log in that process (`monitor`), on Dask read as '
                   'partitions by a LocalCluster of 2 single-threaded workers and judged from their merged per-partition summaries (`monitor_partitions`; '
                   'the cluster, 2 workers of 2 GiB, starts before the clock). Peak RSS: of the stage\'s process, and of the largest Dask worker. '
                   'The verdicts: the decision and the windows with dataset '
