@@ -177,7 +177,7 @@ def _estimate(self, X: pd.DataFrame, # the model's inputs per row (e.g. `log_fea
     "One row per window: the estimate with its interval, and where outcomes are known the realised metric, the estimate's error and whether the interval covered it; each window's interval widens by every earlier miss."
     scores = np.asarray(scores, dtype=float)
     y = np.full(len(X), np.nan) if y is None else np.asarray(y, dtype=float)
-    scored = np.isfinite(scores).reshape(len(scores), -1).all(axis=1)  # a row logged without its scores cannot be estimated
+    scored = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)  # a row logged without its scores cannot be estimated
     X, scores, y = X[scored].reset_index(drop=True), scores[scored], y[scored]
     times = None if times is None else pd.Series(np.asarray(times))[scored].reset_index(drop=True)
     windows = []
