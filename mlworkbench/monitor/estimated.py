@@ -18,6 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from ..config.params import MonitorParams
 from ..model.metrics import LOWER_IS_BETTER, point_metrics
 from ..model.modelfile import load_model, save_model
+from .performance import _fmt, metric_label
 from .windows import time_windows
 
 # %% auto #0
@@ -240,8 +241,8 @@ def estimate_verdict(table: pd.DataFrame | None, # from `PerformanceEstimator.es
                     ) -> tuple[str, list[str]]:
     "(level, reasons) from the latest window while its outcomes are not in: 'watch' when even the favourable end of its interval is worse than at test time by the degradation margin."
     if table is None or table.empty or not np.isfinite(table['estimated'].iloc[-1]) or np.isfinite(table['realised'].iloc[-1]): return 'no data', []
-    w, f = table.iloc[-1], lambda v: f'{v:.3g}' if abs(v) < 100 else f'{v:.1f}'
-    text = (f"{metric.upper() if len(metric) <= 4 else metric} estimated without outcomes in window {w['window']:%Y-%m-%d}: {f(w['estimated'])} "
+    w, f = table.iloc[-1], _fmt
+    text = (f"{metric_label(metric)} estimated without outcomes in window {w['window']:%Y-%m-%d}: {f(w['estimated'])} "
             f"({params.confidence:.0%} interval {f(w['ci_low'])}–{f(w['ci_high'])})")
     if test_value is None or not np.isfinite(test_value): return 'ok', [f'{text}; no test-time value to compare with']
     lower, reach = metric in LOWER_IS_BETTER, params.degradation_margin * abs(test_value)

@@ -17,7 +17,7 @@ from .drift import WindowedDrift, drift_over_windows
 from .drift_plots import plot_drift_heatmap
 from .windows import outlying_times
 from ..model.record import ModelRecord, metric_key
-from .performance import LEVELS, UNJUDGED, decide, live_performance, plot_live_performance
+from .performance import LEVELS, UNJUDGED, decide, live_performance, metric_label, plot_live_performance
 from .estimated import estimate_verdict, estimator_score, plot_estimates
 from .alarm import Cusum
 
@@ -214,7 +214,7 @@ def sequential_alarm(perf: pd.DataFrame, metric: str | None, estimator, params: 
     judged_rows = run[run['value'].notna()]
     if not len(judged_rows) or not judged_rows['alarm'].iloc[-1]: return run, cusum.describe(), []
     w = judged_rows['window'].iloc[-1]
-    return run, cusum.describe(), [f"{metric.upper() if len(metric) <= 4 else metric} has run worse than usual up to window {w:%Y-%m-%d}: sequential alarm "
+    return run, cusum.describe(), [f"{metric_label(metric)} has run worse than usual up to window {w:%Y-%m-%d}: sequential alarm "
                                    f"({cusum.describe()})"]
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #7b2e0c05

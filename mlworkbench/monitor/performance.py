@@ -16,7 +16,7 @@ from ..model.multiclass import is_multiclass
 
 # %% auto #0
 __all__ = ['UNJUDGED', 'PERFORMANCE_COLUMNS', 'LEVELS', 'live_performance', 'performance_metrics', 'window_metrics',
-           'performance_table', 'decide', 'plot_live_performance']
+           'performance_table', 'metric_label', 'decide', 'plot_live_performance']
 
 # %% ../../nbs/05_monitor/06_performance.ipynb #91c2c3b7
 UNJUDGED = ('not enough data', 'undefined')  # statuses of a window that is reported but never judged
@@ -107,6 +107,10 @@ LEVELS = ('no data', 'ok', 'watch', 'retrain')
 
 def _fmt(v: float) -> str: return f'{v:.3g}' if abs(v) < 100 else f'{v:.1f}'
 
+def metric_label(metric: str) -> str:
+    "A metric as the reasons name it: short ones in capitals (MAE, RMSE), the others as they are."
+    return metric.upper() if len(metric) <= 4 else metric
+
 def _drift_reasons(drift, params: MonitorParams) -> tuple[str, list[str], list[str]]:
     "(level, verdicts, notes) of the latest judged window; notes for what could not be judged."
     if isinstance(drift, WindowedDrift):
@@ -143,7 +147,7 @@ def _performance_reasons(perf: pd.DataFrame, params: MonitorParams, metric: str 
     if metric not in set(perf['metric']): raise ValueError(f"metric {metric!r} is not in the performance table; it has {perf['metric'].unique().tolist()}")
     m = perf[perf['metric'] == metric].sort_values('window', kind='stable')
     judged = m[~m['status'].isin(UNJUDGED)]
-    name, conf = metric.upper() if len(metric) <= 4 else metric, f'{params.confidence:.0%}'
+    name, conf = metric_label(metric), f'{params.confidence:.0%}'
     last = m.iloc[-1]
     notes = ([f"not enough labelled rows in window {last['window']:%Y-%m-%d} ({last['labelled']} < {params.min_labelled_rows})"]
              if last['status'] == 'not enough data' else
