@@ -35,6 +35,14 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     full_candidates = {k: v for k, v in p.params['train']['candidates'].items()}
     weak_champion(p)
     p.run('repro', 'evaluate', cmd='dvc')
+    # backtest: every retraining policy replayed on the production split and ranked; the recommendation is written into params.yaml
+    p.set(retrain__policy='drift')
+    out = p.run('backtest', '-q').stdout
+    bt = json.loads((p.root / 'reports/backtest.json').read_text())
+    assert len(bt['policies']) == 13 and bt['verdict'] in out, out
+    assert {k: p.params['retrain'][k.split('.')[1]] for k in bt['recommendation']} == bt['recommendation']  # params.yaml follows it
+    assert ('retrain.policy: drift -> ' in out) == (bt['recommendation']['retrain.policy'] != 'drift'), out
+    assert 'already follows' in p.run('backtest', '-q').stdout  # nothing reran (the policy followed is no dependency of the stage), nothing rewritten
     commit(p, 'weak champion')
     p.run('registry', 'register', '--alias', 'champion')
     server = server_factory(p, token=ADMIN_TOKEN)
@@ -62,18 +70,22 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     assert (p.root / 'reports/metrics.json').read_text() == judged  # the whole pipeline reran on the cluster (compute changed): the same model and metrics
     assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in (p.root / 'reports/monitor.ipynb').read_text()
     p.set(compute=local)
-    if report['decision'] != 'retrain':  # the policy is followed unless forced
-        assert 'nothing to do' in p.run('retrain', *url, '-q').stdout
+    # mlwb retrain follows the policy params.yaml names, unless forced
+    p.set(retrain__policy='never')
+    assert 'nothing to do: never retrain' in p.run('retrain', *url, '-q').stdout
+    p.set(retrain__policy='degradation')
+    if report['decision'] != 'retrain': assert "nothing to do: retrain when the monitor says retrain" in p.run('retrain', *url, '-q').stdout
 
-    # retrain with the real candidates on the extended window: better than a constant, so promoted and reloaded
-    p.set(train__candidates=full_candidates, train__baselines=['dummy', 'linear'])
+    # retrain every window, with the real candidates on the extended window: better than a constant, so promoted and reloaded
+    p.set(train__candidates=full_candidates, train__baselines=['dummy', 'linear'], retrain__policy='every', retrain__every=2)
     commit(p, 'real candidates')
-    out = p.run('retrain', *url, '--force', '-q').stdout
+    out = p.run('retrain', *url, '-q').stdout  # three monthly windows since production began: the policy says retrain
     assert 'challenger better by' in out and 'PROMOTED: arr_delay/2 is champion' in out, out
     assert 'service now serves arr_delay/2 (was arr_delay/1)' in out
     assert health(server)['model_version'] == 'arr_delay/2'
     done = json.loads((p.root / 'reports/retrain.json').read_text())
     assert done['promoted'] and done['ci_high'] < 0  # MAE difference challenger − champion, entirely below zero
+    assert done['policy'] == 'every2-expanding' and '2 window(s) since the last retraining' in done['why'], done['why']
     split = p.params['prep']['split']
     assert split['train']['start'] == '2013-01-01' and split['train']['end'] > '2013-06-30'  # the window grew
     assert split['test']['start'] > split['train']['end']  # judged on data neither model trained on

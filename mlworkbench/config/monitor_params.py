@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
 from .section import Section
 
@@ -58,7 +58,12 @@ class MonitorParams(Section):
 # %% ../../nbs/01_config/07_monitor_params.ipynb #e3ac0343
 class RetrainParams(Section):
     "When a new model is trained, on what, and when it replaces the champion."
+    policy: Literal['never', 'every', 'drift', 'degradation', 'estimate', 'cost'] = 'degradation'  # what triggers a retraining (`mlworkbench.monitor.policy`)
+    every: int = Field(1, ge=1)  # policy 'every': retrain every this many windows
     window_mode: Literal['expanding', 'sliding'] = 'expanding'  # train on every labelled row, or only the most recent ones
+    periods: list[PositiveInt] = Field([1, 4], min_length=1)  # the backtest's periodic policies: every this many windows (7D windows: weekly, four-weekly)
+    cost: float = Field(1000.0, ge=0)  # policy 'cost': retrain when the loss beyond the reference's, summed over rows since the last retraining, exceeds it
+    gate_windows: int = Field(1, ge=1)  # the latest windows a challenger is judged on (it is trained on what came before them)
     sliding_days: int = Field(180, ge=1)  # sliding window: days of labelled data to train on
     min_labelled_rows: int = Field(500, ge=2)  # fewer labelled rows: no retraining
     margin: float = Field(0.0, ge=0)  # the challenger must beat the champion by at least this, in metric units

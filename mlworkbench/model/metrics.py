@@ -232,6 +232,7 @@ def paired_bootstrap(task: str, # 'regression' or 'classification'
                      threshold: float = 0.5, # classification: probability from which a row is called positive
                      confidence: float = 0.95, # confidence level of the interval
                      pos_label=None, # classification: the positive label when `y` is not 0/1
+                     blocks=None, # a block id per row (e.g. its day): whole blocks are resampled (`bootstrap_interval`)
                     ) -> dict:
     "metric(model) − metric(baseline) with its bootstrap interval, whether it excludes 0 and whether the model is better."
     y, a = check_inputs(task, y, pred_model, pos_label, 'pred_model')
@@ -240,7 +241,7 @@ def paired_bootstrap(task: str, # 'regression' or 'classification'
     [metric] = metric_names(task, y, [metric], a.ndim == 2)
     ra, rb = _rows(task, y, a, [metric], threshold), _rows(task, y, b, [metric], threshold)
     k = len(ra.arrays)
-    low, high = bootstrap_interval(ra.arrays + rb.arrays, lambda *x: ra.stat(*x[:k]) - rb.stat(*x[k:]), n_resamples, seed, confidence)
+    low, high = bootstrap_interval(ra.arrays + rb.arrays, lambda *x: ra.stat(*x[:k]) - rb.stat(*x[k:]), n_resamples, seed, confidence, blocks)
     warn_undefined([metric], low)
     va, vb = point_metrics(task, y, a, threshold)[metric], point_metrics(task, y, b, threshold)[metric]
     low, high = float(low[0]), float(high[0])

@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 
 # %% auto #0
-__all__ = ['BATCH_VALUES', 'sorted_resamples', 'bootstrap_interval', 'warn_undefined', 'counts_by_score', 'auc_from_counts']
+__all__ = ['BATCH_VALUES', 'sorted_resamples', 'bootstrap_interval', 'warn_undefined', 'block_members', 'block_resamples',
+           'counts_by_score', 'auc_from_counts']
 
 # %% ../../nbs/03_model/11_resampling.ipynb #9a45a84e
 BATCH_VALUES = 2_000_000  # values per resampled array per batch (16 MB of float64): memory stays flat in n_resamples
@@ -29,14 +30,16 @@ def bootstrap_interval(arrays: list, # per-row arrays of equal length, resampled
                        n_resamples: int, # bootstrap resamples
                        seed: int, # seed of the resampling
                        confidence: float, # confidence level, e.g. 0.95
+                       blocks=None, # a block id per row (e.g. its day): whole blocks are resampled, as rows of a block are not independent
                       ) -> tuple[np.ndarray, np.ndarray]:
     "Percentile interval (low, high) of the (vector) `statistic` over paired resamples of `arrays` (NaN where it is undefined in some resample)."
     if int(n_resamples) != n_resamples or n_resamples < 1: raise ValueError(f'n_resamples must be a positive integer, got {n_resamples}')
     if not 0 < confidence < 1: raise ValueError(f'confidence must be between 0 and 1, got {confidence}')
     n, n_resamples, rng = len(arrays[0]), int(n_resamples), np.random.default_rng(seed)
-    batch, values = max(1, min(n_resamples, BATCH_VALUES // n)), []
+    batch, values, members = max(1, min(n_resamples, BATCH_VALUES // n)), [], None if blocks is None else block_members(blocks, n)
     for done in range(0, n_resamples, batch):
-        rows = sorted_resamples(rng, n, min(batch, n_resamples - done))
+        b = min(batch, n_resamples - done)
+        rows = sorted_resamples(rng, n, b) if members is None else block_resamples(rng, members, n, b)
         values.append(np.atleast_2d(statistic(*[a[rows] for a in arrays])))
     values, tail = np.concatenate(values, axis=1), 50 * (1 - confidence)
     return np.percentile(values, tail, axis=-1), np.percentile(values, 100 - tail, axis=-1)
@@ -47,6 +50,30 @@ def warn_undefined(names: list[str], # the metrics, in the statistic's order
     "Warn, by name, about metrics whose interval is NaN (undefined in some resamples)."
     bad = [m for m, l in zip(names, low) if np.isnan(l)]
     if bad: warnings.warn(f'{bad} undefined in some resamples (e.g. a resample with one class only): their intervals are NaN; use more rows')
+
+# %% ../../nbs/03_model/11_resampling.ipynb #bbdee389
+def block_members(blocks, # a block id per row
+                  n: int, # rows
+                 ) -> list[np.ndarray]:
+    "The row numbers of each block."
+    blocks = np.asarray(blocks)
+    if len(blocks) != n: raise ValueError(f'blocks must have one id per row: got {len(blocks)} for {n} rows')
+    order = np.argsort(blocks, kind='stable')
+    return np.split(order, np.flatnonzero(np.diff(np.unique(blocks, return_inverse=True)[1][order])) + 1)
+
+def block_resamples(rng: np.random.Generator, # the resampling's generator
+                    members: list[np.ndarray], # each block's row numbers (`block_members`)
+                    n: int, # rows per resample
+                    b: int, # resamples
+                   ) -> np.ndarray:
+    "`b` resamples of whole blocks drawn with replacement until `n` rows (the last block cut), each sorted: shape (b, n)."
+    sizes, out = np.array([len(m) for m in members]), np.empty((b, n), dtype=np.intp)
+    draws = int(np.ceil(1.5 * n / sizes.mean())) + 1
+    for i in range(b):
+        pick = rng.integers(0, len(members), draws)
+        while sizes[pick].sum() < n: pick = np.concatenate([pick, rng.integers(0, len(members), draws)])
+        out[i] = np.sort(np.concatenate([members[j] for j in pick])[:n])
+    return out
 
 # %% ../../nbs/03_model/11_resampling.ipynb #e08a9d22
 def counts_by_score(y: np.ndarray, # 0/1 outcomes, shape (resamples, n)

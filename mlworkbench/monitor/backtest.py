@@ -16,6 +16,9 @@ from sklearn.base import clone
 
 from ..config.params import MonitorParams, RetrainParams
 from .drift import drift_report
+from .estimated import estimate_worse
+from .policy import Policy, PolicyState, excess_loss
+from .reference import ReferenceProfile
 from .windows import time_windows
 from ..model.metrics import bootstrap_metrics, gate, paired_bootstrap, point_metrics
 from ..model.record import ModelRecord
@@ -23,8 +26,8 @@ from .performance import decide, live_performance
 from ..progress import progress_bar
 
 # %% auto #0
-__all__ = ['replay_windows', 'predict_window', 'in_classes', 'judge_window', 'retrain_and_gate', 'reference_metrics',
-           'backtest_totals', 'BacktestResult', 'backtest', 'plot_backtest']
+__all__ = ['replay_windows', 'predict_window', 'in_classes', 'judge_window', 'refit_challenger', 'retrain_and_gate',
+           'reference_metrics', 'backtest_totals', 'BacktestResult', 'Replay', 'backtest']
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e02
 def replay_windows(production: pd.DataFrame, # the production rows, in the order they are replayed
@@ -71,9 +74,10 @@ def judge_window(record: ModelRecord, # the model's record: task, metric, featur
                  window: pd.DataFrame, # the window's rows, outcomes included
                  y, # the window's outcomes (`record.outcome`)
                  pred, # the champion's scores of the window (`predict_window`)
-                 reference: pd.DataFrame, # the champion's reference window, for drift
+                 reference: pd.DataFrame | ReferenceProfile, # the champion's reference window (or its profile), for drift
                  test_metrics: dict, # the champion's {metric: {value, ci_low, ci_high}} on its reference
                  monitor: MonitorParams, # the `monitor` section
+                 times=None, # the window's times: with a profile calibrated on the reference's days, drift tests are calibrated too
                 ) -> dict:
     "What the monitor says at the end of a window: the metric with its CI, the drift share, the decision and its reasons."
     metric, tcol, kw = record.metric_key, record.time_column, _threshold(record)
@@ -81,16 +85,29 @@ def judge_window(record: ModelRecord, # the model's record: task, metric, featur
     times = window[tcol] if tcol else np.full(len(window), np.datetime64(0, 's'))  # row order: the whole window is one
     perf = live_performance(record.task, y, pred, times, window=len(window) + 1, params=monitor, test_metrics=test_metrics,
                             metrics=[metric], timezone=record.timezone, **kw)
-    drift = drift_report(reference, window, record.features, monitor)
+    drift = drift_report(reference, window, *(() if isinstance(reference, ReferenceProfile) else (record.features, monitor)), times=times)
     decision = decide(drift, perf, monitor, metric)
     return {f'policy_{metric}': ci['value'], 'policy_ci_low': ci['ci_low'], 'policy_ci_high': ci['ci_high'], 'drift_share': drift.share,
-            'decision': decision['decision'], 'reasons': ' | '.join(decision['reasons'])}
+            'drift_status': drift.status, 'decision': decision['decision'], 'reasons': ' | '.join(decision['reasons'])}
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #4c967f70
 def _fit(model, X, y):
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
         return clone(model).fit(X, y)
+
+def refit_challenger(record: ModelRecord, # the model's record
+                     champion, # the model serving now: the challenger is a clone of its pipeline
+                     labelled: pd.DataFrame, # every row whose outcome is known so far (the history and earlier windows)
+                     retrain: RetrainParams, # the `retrain` section: window mode and minimum rows
+                     window_mode: str | None = None, # 'expanding' or 'sliding'; None: `retrain.window_mode`
+                    ) -> tuple:
+    "(the challenger refit on the labelled rows, '') — or (None, why not) with too few of them."
+    if len(labelled) < retrain.min_labelled_rows: return None, f'not retrained: {len(labelled)} labelled rows < {retrain.min_labelled_rows}'
+    tcol, pool = record.time_column, labelled
+    if (window_mode or retrain.window_mode) == 'sliding' and tcol:
+        pool = labelled[labelled[tcol] >= labelled[tcol].max() - pd.Timedelta(days=retrain.sliding_days)]
+    return _fit(champion, pool[record.feature_names], pool[record.target]), ''
 
 def retrain_and_gate(record: ModelRecord, # the model's record
                      champion, # the model serving now
@@ -99,14 +116,11 @@ def retrain_and_gate(record: ModelRecord, # the model's record
                      y, # its outcomes
                      pred, # the champion's scores of it
                      retrain: RetrainParams, # the `retrain` section: window mode, minimum rows, the gate's knobs
+                     window_mode: str | None = None, # 'expanding' or 'sliding'; None: `retrain.window_mode`
                     ) -> dict:
     "Refit a challenger on the labelled rows and gate it on the window: retrained, promoted, the gate's verdict, the challenger and its scores."
-    if len(labelled) < retrain.min_labelled_rows:
-        return {'retrained': False, 'promoted': False, 'gate': f'not retrained: {len(labelled)} labelled rows < {retrain.min_labelled_rows}'}
-    tcol, pool = record.time_column, labelled
-    if retrain.window_mode == 'sliding' and tcol:
-        pool = labelled[labelled[tcol] >= labelled[tcol].max() - pd.Timedelta(days=retrain.sliding_days)]
-    challenger = _fit(champion, pool[record.feature_names], pool[record.target])
+    challenger, why = refit_challenger(record, champion, labelled, retrain, window_mode)
+    if challenger is None: return {'retrained': False, 'promoted': False, 'gate': why}
     scores = predict_window(record, challenger, window)
     g = gate(record.task, y, pred, scores, record.metric_key, retrain, record.decision_threshold)
     return {'retrained': True, 'promoted': g['promote'], 'gate': g['verdict'], 'challenger': challenger, 'scores': scores}
@@ -126,11 +140,14 @@ def backtest_totals(record: ModelRecord, # the model's record: task, metric, thr
                     y, # every production row's outcome
                     policy_pred, # the policy's scores of every row
                     static_pred, # the never-retrained model's scores of every row
-                    retrain: RetrainParams, # the paired bootstrap's `n_resamples` and `seed`
+                    retrain: RetrainParams, # the paired bootstrap's `n_resamples`, `seed` and `confidence`
+                    blocks=None, # a block id per row (its day): whole days are resampled, as a day's rows share its weather
+                    confidence: float | None = None, # the interval's level; None: `retrain.confidence`
                    ) -> dict:
     "The metric over all production rows under both policies, their difference with its paired-bootstrap CI, and whether the policy is better."
     task, metric, kw = record.task, record.metric_key, _threshold(record)
-    total = paired_bootstrap(task, y, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed, **kw)
+    total = paired_bootstrap(task, y, policy_pred, static_pred, metric, n_resamples=retrain.n_resamples, seed=retrain.seed,
+                             confidence=confidence or retrain.confidence, blocks=blocks, **kw)
     return {'metric': metric, 'static': float(point_metrics(task, y, static_pred, **kw)[metric]),
             'policy': float(point_metrics(task, y, policy_pred, **kw)[metric]),
             'difference': float(total['value']), 'ci_low': float(total['ci_low']), 'ci_high': float(total['ci_high']),
@@ -140,7 +157,7 @@ def backtest_totals(record: ModelRecord, # the model's record: task, metric, thr
 @dataclass
 class BacktestResult:
     "Per-window metric under both policies, the decisions taken, and the totals."
-    windows: pd.DataFrame  # one row per window: rows, static and policy metric (+CI), decision, retrained, promoted, reasons
+    windows: pd.DataFrame  # one row per window: rows, static and policy metric (+CI), the monitor's decision, retrained, promoted, gate, trigger, reasons
     totals: dict  # the metric over all production rows for both policies, and their paired comparison
     predictions: pd.DataFrame  # time (or row), actual, static and policy prediction per production row
     replay: dict | None = None  # how production was cut: {'replay': 'time order' | 'row order', 'window', 'note'}
@@ -153,7 +170,7 @@ class BacktestResult:
 
     def explain(self) -> list[str]:
         "Why the policy did what it did, one entry per window: its decision, the retraining and the gate, and the reasons."
-        return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    {r.reasons}\n    {r.gate}"
+        return [f"{_label(r.window)}  {r.decision:8} {'retrained' if r.retrained else '':10} {'PROMOTED' if r.promoted else ''}\n    policy: {r.trigger}\n    {r.reasons}\n    {r.gate}"
                 for r in self.windows.itertuples()]
 
     def write(self, reports_dir: str | Path = 'reports', # where backtest.json and plots/ go
@@ -167,7 +184,7 @@ class BacktestResult:
     def plot_data(self) -> pd.DataFrame:
         "One row per window as `dvc plots` draws it, whatever the metric: window (its first day, or first row), static, policy, metric."
         m = self.totals.get('metric')
-        w = self.windows.drop(columns=['reasons', 'gate']).rename(columns={f'static_{m}': 'static', f'policy_{m}': 'policy'})
+        w = self.windows.drop(columns=['reasons', 'gate', 'trigger']).rename(columns={f'static_{m}': 'static', f'policy_{m}': 'policy'})
         w['window'] = [f'{x:%Y-%m-%d}' if isinstance(x, pd.Timestamp) else x for x in w['window']]
         return w.assign(metric=m)
 
@@ -176,16 +193,102 @@ def _label(window) -> str: return f'{window:%Y-%m-%d}' if isinstance(window, pd.
 # %% ../../nbs/05_monitor/07_backtest.ipynb #85751723
 def _table(self: BacktestResult) -> pd.DataFrame:
     "The windows as the report shows them: labelled by their first day (or row), numbers rounded, the reasons left to `why`."
-    w = self.windows.drop(columns=['reasons', 'gate'])
+    w = self.windows.drop(columns=['reasons', 'gate', 'trigger'])
     return w.assign(window=[_label(x) for x in w['window']]).set_index('window').round(3)
 
 def _why(self: BacktestResult) -> pd.DataFrame:
     "Why the policy did what it did, one row per window: the decision, the retraining, the gate and the reasons."
     w = self.windows
-    return pd.DataFrame({'decision': w['decision'].to_numpy(), 'retrained': w['retrained'].to_numpy(), 'promoted': w['promoted'].to_numpy(),
-                         'gate': w['gate'].to_numpy(), 'reasons': w['reasons'].to_numpy()}, index=pd.Index([_label(x) for x in w['window']], name='window'))
+    return pd.DataFrame({'decision': w['decision'].to_numpy(), 'trigger': w['trigger'].to_numpy(), 'retrained': w['retrained'].to_numpy(),
+                         'promoted': w['promoted'].to_numpy(), 'gate': w['gate'].to_numpy(), 'reasons': w['reasons'].to_numpy()}, index=pd.Index([_label(x) for x in w['window']], name='window'))
 
 BacktestResult.table, BacktestResult.why = _table, _why
+
+# %% ../../nbs/05_monitor/07_backtest.ipynb #6f33bf64
+def _days(production: pd.DataFrame, record: ModelRecord):
+    "Each row's local calendar day (its bootstrap block), or None without a time column."
+    if not record.time_column: return None
+    t = pd.to_datetime(production[record.time_column])
+    if record.timezone and t.dt.tz is not None: t = t.dt.tz_convert(record.timezone)
+    return t.dt.strftime('%Y-%m-%d').to_numpy()
+
+# %% ../../nbs/05_monitor/07_backtest.ipynb #781e4387
+class Replay:
+    "Production's windows replayed once for many policies: the never-retrained scores, and each champion's scores and verdicts and each challenger, computed once."
+    def __init__(self, model, record: ModelRecord | dict, history: pd.DataFrame, reference: pd.DataFrame, production: pd.DataFrame,
+                 test_metrics: dict, monitor: MonitorParams, retrain: RetrainParams,
+                 estimator=None, # a fitted `PerformanceEstimator` (the estimator stage's): the 'estimate' trigger reads it
+                ):
+        self.record = record = ModelRecord.of(record)
+        tcol = record.time_column
+        self.production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
+        self.windows, self.replay = replay_windows(self.production, tcol, monitor, record.timezone)
+        self.history, self.monitor, self.retrain, self.estimator, self.model = history, monitor, retrain, estimator, model
+        self.span = (reference[tcol].max() - reference[tcol].min()) if tcol and len(reference) else len(reference)  # a promoted model's reference: as long
+        self.static, self.days, self._memo = predict_window(record, model, self.production), _days(self.production, record), {}
+        self.champions = {None: (model, self._profile(reference), test_metrics)}  # name -> (model, drift reference, reference metrics)
+
+    def _once(self, key, make):
+        if key not in self._memo: self._memo[key] = make()
+        return self._memo[key]
+
+    def rows(self, t: int) -> tuple[pd.DataFrame, pd.Series]:
+        "Window `t`'s rows and outcomes."
+        w = self.production.iloc[self.windows[t][2]]
+        return w, self.record.outcome(w[self.record.target])
+
+    def labelled(self, t: int) -> pd.DataFrame:
+        "Every row labelled before window `t` starts: the history and the windows before it."
+        return pd.concat([self.history, self.production.iloc[np.concatenate([w[2] for w in self.windows[:t]] + [np.arange(0)])]], ignore_index=True)
+
+    def _profile(self, reference: pd.DataFrame) -> ReferenceProfile:
+        tcol = self.record.time_column
+        return ReferenceProfile(reference, self.record.features, self.monitor, times=reference[tcol] if tcol else None)
+
+    def scores(self, champion, t: int) -> np.ndarray:
+        "The champion's scores of window `t`."
+        return self._once(('scores', champion, t), lambda: predict_window(self.record, self.champions[champion][0], self.rows(t)[0]))
+
+# %% ../../nbs/05_monitor/07_backtest.ipynb #bebef6f7
+def _judged(self: Replay, champion, t: int) -> dict:
+    "What the monitor says of window `t` under `champion` (`judge_window`), the label-free estimate's verdict and the excess loss."
+    def make():
+        (w, y), (_, prof, ref), rec = self.rows(t), self.champions[champion], self.record
+        pred, metric = self.scores(champion, t), rec.metric_key
+        j = judge_window(rec, w, y, pred, prof, ref, self.monitor, times=w[rec.time_column] if rec.time_column else None)
+        return j | {'excess': excess_loss(metric, j[f'policy_{metric}'], (ref.get(metric) or {}).get('value'), len(w)),
+                    'estimate_worse': self._estimate_worse(w, pred, ref)}
+    return self._once(('judged', champion, t), make)
+
+def _estimate_worse(self: Replay, w: pd.DataFrame, pred: np.ndarray, ref: dict) -> bool | None:
+    "Is the label-free estimate of the window's metric wholly worse than the champion's reference value (None: no estimator)?"
+    e = self.estimator
+    value = (ref.get(e.metric) or {}).get('value') if e is not None else None
+    if value is None: return None  # the estimator fitted for the trained model judges its successors too: it models loss from inputs and score
+    est = e.estimate(w[self.record.feature_names], pred, window=len(w) + 1)
+    if est.empty or not np.isfinite(est['estimated'].iloc[-1]): return None
+    return estimate_worse(e.metric, est['ci_low'].iloc[-1], est['ci_high'].iloc[-1], value, self.monitor.degradation_margin)
+
+def _gated(self: Replay, champion, t: int, window_mode: str) -> dict:
+    "Retrain at the end of window `t` and gate the challenger against `champion` on the latest `retrain.gate_windows` (it is fitted on the rows before them)."
+    def make():
+        rec, first = self.record, max(0, t - self.retrain.gate_windows + 1)
+        challenger, why = self._once(('fit', first, window_mode), lambda: refit_challenger(rec, self.model, self.labelled(first), self.retrain, window_mode))
+        if challenger is None: return {'retrained': False, 'promoted': False, 'gate': why}
+        gw = self.production.iloc[np.concatenate([self.windows[j][2] for j in range(first, t + 1)])]
+        y, scores = rec.outcome(gw[rec.target]), predict_window(rec, challenger, gw)
+        g = gate(rec.task, y, np.concatenate([self.scores(champion, j) for j in range(first, t + 1)]), scores, rec.metric_key, self.retrain, rec.decision_threshold)
+        if g['promote'] and (first, window_mode) not in self.champions:
+            self.champions[(first, window_mode)] = (challenger, self._profile(self._recent(t)), reference_metrics(rec, y, scores, self.monitor))
+        return {'retrained': True, 'promoted': g['promote'], 'gate': g['verdict'], 'champion': (first, window_mode)}
+    return self._once(('gated', champion, t, window_mode), make)
+
+def _recent(self: Replay, t: int) -> pd.DataFrame:
+    "The labelled rows up to window `t`'s end, the last stretch as long as the test window: a promoted challenger's drift reference."
+    rows, tcol = self.labelled(t + 1), self.record.time_column
+    return rows[rows[tcol] >= rows[tcol].max() - self.span] if tcol else rows.iloc[-self.span:]
+
+Replay.judged, Replay._estimate_worse, Replay.gated, Replay._recent = _judged, _estimate_worse, _gated, _recent
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e05
 def backtest(model, # the trained model (the champion at the start)
@@ -195,54 +298,31 @@ def backtest(model, # the trained model (the champion at the start)
              production: pd.DataFrame, # the production rows, outcomes included
              test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
              monitor: MonitorParams, # the `monitor` section
-             retrain: RetrainParams, # the `retrain` section
+             retrain: RetrainParams, # the `retrain` section: the policy (unless `policy`), the gate, the cost
              progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
+             policy: Policy | None = None, # the policy replayed; None: the one `retrain` sets
+             replay: Replay | None = None, # a replay shared with other policies (built from the arguments above if None)
+             estimator=None, # a fitted `PerformanceEstimator`, for the 'estimate' trigger
+             confidence: float | None = None, # level of the totals' CI; None: `retrain.confidence`
             ) -> BacktestResult:
-    "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under the retraining policy."
-    record = ModelRecord.of(record)
-    tcol, metric = record.time_column, record.metric_key
-    production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
-    windows, replay = replay_windows(production, tcol, monitor, record.timezone)
-    if not tcol and retrain.window_mode == 'sliding': replay['note'] += '; retrain.window_mode sliding needs times: every labelled row is used'
-    static_pred, rows = predict_window(record, model, production), []
-    policy_pred = np.empty(static_pred.shape)  # multi-class: a probability per class
-    champion, labelled, ref, ref_metrics = model, history, reference, test_metrics
-    for start, end, idx in progress_bar(windows, desc='backtest windows', enabled=progress):
-        w, y = production.iloc[idx], record.outcome(production[record.target].iloc[idx])
-        policy_pred[idx] = predict_window(record, champion, w)
-        judged = judge_window(record, w, y, policy_pred[idx], ref, ref_metrics, monitor)
-        step = {'retrained': False, 'promoted': False, 'gate': ''}
-        if judged['decision'] == 'retrain': step = retrain_and_gate(record, champion, labelled, w, y, policy_pred[idx], retrain)
-        if step['promoted']:  # the new champion was judged on this window: it becomes the reference
-            champion, ref, ref_metrics = step['challenger'], w, reference_metrics(record, y, step['scores'], monitor)
-        rows.append({'window': start, 'rows': len(w), f'static_{metric}': point_metrics(record.task, y, static_pred[idx], **_threshold(record))[metric],
-                     **{k: v for k, v in judged.items() if k != 'reasons'}, **{k: step[k] for k in ('retrained', 'promoted', 'gate')}, 'reasons': judged['reasons']})
-        labelled = pd.concat([labelled, w], ignore_index=True)  # the window's outcomes have arrived
-    y_all = record.outcome(production[record.target])
-    shown = record.called if record.is_multiclass else (lambda p: p)  # multi-class: the class each policy called
-    predictions = pd.DataFrame({'time' if tcol else 'row': production[tcol] if tcol else production.index, 'actual': y_all.to_numpy(),
-                                'static': shown(static_pred), 'policy': shown(policy_pred)})
-    return BacktestResult(pd.DataFrame(rows), backtest_totals(record, y_all, policy_pred, static_pred, retrain), predictions, replay)
-
-# %% ../../nbs/05_monitor/07_backtest.ipynb #0f07c7fa
-def plot_backtest(result: BacktestResult, # from `backtest`
-                 ):
-    "The metric per window under both policies (policy with its 95% CI), retrains and promotions marked."
-    import matplotlib.pyplot as plt
-    w = result.windows
-    metric = result.totals['metric']
-    fig, ax = plt.subplots(figsize=(9, 4))
-    timed = len(w) and isinstance(w['window'].iloc[0], pd.Timestamp)
-    x = pd.DatetimeIndex(w['window']).tz_localize(None) if timed else w['window'].to_numpy()  # row order: the first row of each window
-    ax.plot(x, w[f'static_{metric}'], marker='o', color='#999999', label='never retrain')
-    ax.plot(x, w[f'policy_{metric}'], marker='o', color='#4c72b0', label='retraining policy')
-    ax.fill_between(x, w['policy_ci_low'].astype(float), w['policy_ci_high'].astype(float), color='#4c72b0', alpha=0.15)
-    for xi, (r, p) in zip(x, zip(w['retrained'], w['promoted'])):
-        if p: ax.axvline(xi, color='#55a868', ls='--', lw=1)
-        elif r: ax.axvline(xi, color='#c44e52', ls=':', lw=1)
-    ax.plot([], [], color='#55a868', ls='--', label='retrained, promoted'); ax.plot([], [], color='#c44e52', ls=':', label='retrained, kept champion')
-    ax.set_ylabel(metric); ax.set_title(f"Backtest: {metric} per window (total {result.totals['static']:.3g} never vs {result.totals['policy']:.3g} policy)")
-    if timed: fig.autofmt_xdate()
-    else: ax.set_xlabel('first row of the window (production in row order: no time column)')
-    ax.legend(fontsize=8); fig.tight_layout(); plt.close(fig)
-    return fig
+    "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under `policy`."
+    r = replay or Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator)
+    policy, rec, kw = policy or Policy.of(retrain), r.record, _threshold(r.record)
+    metric, champion, state, rows = rec.metric_key, None, PolicyState(), []
+    policy_pred = np.empty(r.static.shape)  # multi-class: a probability per class
+    for t, (start, end, idx) in enumerate(progress_bar(r.windows, desc=f'backtest {policy.name}', enabled=progress)):
+        w, y = r.rows(t)
+        policy_pred[idx], j = r.scores(champion, t), r.judged(champion, t)
+        fire, why = state.step(policy, {'decision': j['decision'], 'drift': j['drift_status'] == 'drift', 'estimate_worse': j['estimate_worse'], 'excess': j['excess']}, retrain.cost)
+        step = r.gated(champion, t, policy.window_mode) if fire else {'retrained': False, 'promoted': False, 'gate': ''}
+        if step['promoted']: champion = step['champion']
+        rows.append({'window': start, 'rows': len(w), f'static_{metric}': point_metrics(rec.task, y, r.static[idx], **kw)[metric],
+                     **{k: j[k] for k in (f'policy_{metric}', 'policy_ci_low', 'policy_ci_high', 'drift_share', 'decision')},
+                     **{k: step[k] for k in ('retrained', 'promoted', 'gate')}, 'trigger': why, 'reasons': j['reasons']})
+    tcol, y_all = rec.time_column, rec.outcome(r.production[rec.target])
+    shown = rec.called if rec.is_multiclass else (lambda p: p)  # multi-class: the class each policy called
+    predictions = pd.DataFrame({'time' if tcol else 'row': r.production[tcol] if tcol else r.production.index, 'actual': y_all.to_numpy(),
+                                'static': shown(r.static), 'policy': shown(policy_pred)})
+    how = dict(r.replay) | {'policy': policy.name}
+    if not tcol and policy.window_mode == 'sliding': how['note'] += '; a sliding window needs times: every labelled row is used'
+    return BacktestResult(pd.DataFrame(rows), backtest_totals(rec, y_all, policy_pred, r.static, retrain, r.days, confidence), predictions, how)

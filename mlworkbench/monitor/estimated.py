@@ -23,7 +23,8 @@ from .windows import time_windows
 
 # %% auto #0
 __all__ = ['REGRESSION_LOSSES', 'MAX_CATEGORIES', 'CLASSIFICATION_METRICS', 'ESTIMATE_COLUMNS', 'PerformanceEstimator',
-           'row_parts', 'from_rows', 'intervals', 'estimator_score', 'estimate_verdict', 'plot_estimates']
+           'row_parts', 'from_rows', 'intervals', 'estimator_score', 'estimate_worse', 'estimate_verdict',
+           'plot_estimates']
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #77f35292
 REGRESSION_LOSSES = {'mae': 'absolute error', 'rmse': 'squared error', 'mape': 'absolute percentage error'}
@@ -234,6 +235,15 @@ def _summary(self) -> dict:
 PerformanceEstimator.summary = _summary
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #473b5ada
+def estimate_worse(metric: str, # what is estimated
+                   low: float, high: float, # the estimate's interval
+                   reference: float, # the metric at test time (or on the window the model was promoted on)
+                   margin: float, # `monitor.degradation_margin`: a fraction of `reference`
+                  ) -> bool:
+    "Is even the favourable end of the interval worse than `reference` by the margin?"
+    reach = margin * abs(reference)
+    return bool(low > reference + reach) if metric in LOWER_IS_BETTER else bool(high < reference - reach)
+
 def estimate_verdict(table: pd.DataFrame | None, # from `PerformanceEstimator.estimate`, over the monitored windows
                      metric: str, # what it estimates
                      test_value: float | None, # the metric at test time
@@ -245,9 +255,7 @@ def estimate_verdict(table: pd.DataFrame | None, # from `PerformanceEstimator.es
     text = (f"{metric_label(metric)} estimated without outcomes in window {w['window']:%Y-%m-%d}: {f(w['estimated'])} "
             f"({params.confidence:.0%} interval {f(w['ci_low'])}–{f(w['ci_high'])})")
     if test_value is None or not np.isfinite(test_value): return 'ok', [f'{text}; no test-time value to compare with']
-    lower, reach = metric in LOWER_IS_BETTER, params.degradation_margin * abs(test_value)
-    worse = w['ci_low'] > test_value + reach if lower else w['ci_high'] < test_value - reach
-    if worse: return 'watch', [f'{text} is worse than at test time {f(test_value)} by more than {params.degradation_margin:.0%}, even at the favourable end: watch until the outcomes arrive']
+    if estimate_worse(metric, w['ci_low'], w['ci_high'], test_value, params.degradation_margin): return 'watch', [f'{text} is worse than at test time {f(test_value)} by more than {params.degradation_margin:.0%}, even at the favourable end: watch until the outcomes arrive']
     return 'ok', [f'{text}; at test time {f(test_value)}']
 
 # %% ../../nbs/05_monitor/13_estimated.ipynb #bb31b60e

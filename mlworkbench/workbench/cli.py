@@ -103,12 +103,20 @@ def cmd_monitor(args):
     for r in s['reasons']: print(f'  - {r}')
 
 def cmd_backtest(args):
-    "Replay the production split under 'never retrain' and under the retraining policy (reports/backtest.*)."
+    "Replay production under every retraining policy, rank them against never retraining, and write the recommended one into params.yaml (reports/backtest.*)."
     import json
+    from mlworkbench.monitor.retrain import apply_recommendation
     root = _run_stage(args, 'backtest')
     t = json.loads((root / 'reports' / 'backtest.json').read_text())
-    print(f"backtest: {t['metric']} never retrain {t['static']:.4g}, policy {t['policy']:.4g} (difference {t['difference']:+.3g}, "
-          f"CI {t['ci_low']:+.3g} to {t['ci_high']:+.3g}); {t['retrained']} retrain(s), {t['promoted']} promotion(s) over {t['windows']} windows")
+    print(f"backtest: {len(t['policies'])} policies replayed over {t['windows']} windows ({t['rows']:,} rows); {t['metric']} over every row, "
+          f"difference from never retraining with {t['confidence']:.2%} CIs (simultaneous):")
+    for name, p in t['policies'].items():
+        print(f"  {p['rank']:>2}. {name:24} {p['total']:.4g}  {p['difference']:+.3g} ({p['ci_low']:+.3g} to {p['ci_high']:+.3g})"
+              f"{'  better' if p['better'] else ''}  {p['retrained']} retrain(s), {p['promoted']} promotion(s)")
+    print(f"  {t['verdict']}")
+    if args.dry_run: print(f"params.yaml left as it is (--dry-run); the recommendation: {t['recommendation']}"); return
+    changed = apply_recommendation(root / 'params.yaml', t)
+    print(f"params.yaml: {'; '.join(changed)} (review: git diff params.yaml)" if changed else f"params.yaml already follows {t['recommended']}")
 
 # %% ../../nbs/06_workbench/04_cli.ipynb #59505ca6
 def cmd_replay(args):
@@ -126,7 +134,7 @@ def cmd_replay(args):
           f"{', '.join(s['model_versions']) or '-'}; {s['labelled']:,} outcomes sent as feedback")
 
 def cmd_retrain(args):
-    "If the monitor says retrain: a DVC experiment on the extended window, registered as challenger, promoted only if really better."
+    "If the retraining policy says so: a DVC experiment on the extended window, registered as challenger, promoted only if really better."
     from mlworkbench.monitor.retrain import retrain
     s = project_settings(args.project)
     busy_dvc(s.root, 'retrain')  # its experiment runs through DVC
@@ -165,13 +173,14 @@ def add_loop_commands(sub, # the subparsers of `parser()`
     s.add_argument('--no-feedback', action='store_true', help='do not send the outcomes')
     s.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     for name, func, short in (('monitor', cmd_monitor, 'Drift and live performance per window, and the decision: ok, watch or retrain.'),
-                              ('backtest', cmd_backtest, "Replay production under 'never retrain' and under the retraining policy.")):
+                              ('backtest', cmd_backtest, 'Replay production under every retraining policy and recommend one (written into params.yaml).')):
         s = add(name, func, short)
         s.add_argument('--no-dvc', action='store_true', help='run the stage notebook directly, not through dvc repro')
         s.add_argument('-q', '--quiet', action='store_true', help='no progress output')
-    s = add('retrain', cmd_retrain, 'Retrain on the newly labelled data through DVC; promote only if really better.')
+    s.add_argument('--dry-run', action='store_true', help="show the recommended policy without writing it into params.yaml")
+    s = add('retrain', cmd_retrain, 'When the retraining policy says so: retrain on the newly labelled data through DVC; promote only if really better.')
     s.add_argument('--url', help='the running service to reload on a promotion (default: from params.yaml serve)')
-    s.add_argument('--force', action='store_true', help="retrain even if the monitor's decision is not retrain")
+    s.add_argument('--force', action='store_true', help='retrain even if the retraining policy (retrain.policy) does not say so')
     s.add_argument('-q', '--quiet', action='store_true', help="no output from dvc exp run")
     add('collect', cmd_collect, 'Snapshot the prediction log into data/production/ (what the monitor stage reads).')
 
@@ -214,8 +223,8 @@ EXAMPLES = {  # command -> what a person types, shown at the end of its --help
     'predict-batch': ['mlwb predict-batch data/external/orders.csv data/scored', 'mlwb predict-batch "exports/2024-*.parquet" data/scored --keep order_id --model 3'],
     'replay': ['mlwb replay --since 2013-10-01 --until 2013-10-31', 'mlwb replay --url http://127.0.0.1:18201 --limit 1000'],
     'monitor': ['mlwb monitor                         # collect the log, then the monitor stage through dvc repro'],
-    'backtest': ['mlwb backtest'],
-    'retrain': ['mlwb retrain                         # only if the monitor says retrain', 'mlwb retrain --force'],
+    'backtest': ['mlwb backtest                        # and write the recommended policy into params.yaml', 'mlwb backtest --dry-run'],
+    'retrain': ['mlwb retrain                         # only if the retraining policy says so', 'mlwb retrain --force'],
     'collect': ['mlwb collect'],
     'warm': ['mlwb warm', 'mlwb warm --stop'],
 }
