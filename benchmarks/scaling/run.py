@@ -243,6 +243,26 @@ def write_prep_results(rows_out, sizes, tight_from):
                   '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
 
 
+def evidently_runner(folder: Path):
+    "A function snapshot -> Evidently's (seconds, peak GB, 0, 'k of n windows') on it, in its own venv; the reference and roles written once."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    from own_venv import own_python
+    python = own_python('MLWB_EVIDENTLY_VENV', '/tmp/evidently-venv', ['evidently==0.7.23', 'pandas<3', 'pyarrow'])
+    import pandas as pd
+    record = json.loads((ROOT / 'models/model.json').read_text())
+    roles = {f['name']: 'categorical' if f['role'] == 'categorical' else 'numeric' for f in record['features']}
+    test = pd.read_parquet(ROOT / 'data/prepared/test.parquet', columns=list(roles))
+    test.astype({n: 'float64' if r == 'numeric' else 'object' for n, r in roles.items()}).to_parquet(folder / 'reference.parquet', index=False)
+    (folder / 'roles.json').write_text(json.dumps(roles))
+    def run(snapshot):
+        r = subprocess.run([str(python), str(ROOT / 'benchmarks/scaling/evidently_monitor.py'), str(folder / 'reference.parquet'), str(snapshot),
+                            str(folder / 'roles.json')], capture_output=True, text=True)
+        if r.returncode: return f'failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}'
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        return got['seconds'], got['peak_gb'], 0.0, f"{got['drifted']} of {got['windows']}"
+    return run
+
+
 def monitor_part(sizes, seed):
     "monitor_stage on a prediction log of the production window at each size, in one process and on a LocalCluster: time, peak RSS and the verdicts."
     target = json.loads(subprocess.run([sys.executable, '-c', 'import json; from mlworkbench.config.params import load_params; print(json.dumps(load_params("params.yaml").data.target))'],
@@ -257,22 +277,24 @@ def monitor_part(sizes, seed):
         return float(seconds), float(client), float(workers), f'{decision}, {drifted} of {windows}'
     rows_out = []
     with tempfile.TemporaryDirectory() as d:
+        evidently = evidently_runner(Path(d))
         for k in sizes:
             prod, snapshot = Path(d) / f'production-{k}.parquet', Path(d) / f'snapshot-{k}'
             subprocess.run([sys.executable, '-c', MAKE, str(ROOT / 'data/prepared/production.parquet'), str(k), str(seed), str(prod), target], capture_output=True, text=True, check=True)
             n, in_pandas = map(int, subprocess.run([sys.executable, '-c', LOG, str(prod), str(snapshot)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
-            runs = {backend: run(snapshot, backend) for backend in ('local', 'dask')}
+            runs = {backend: run(snapshot, backend) for backend in ('local', 'dask')} | {'evidently': evidently(snapshot)}
             rows_out.append((k, n, in_pandas, runs))
             print(k, n, in_pandas, runs, flush=True)
             shutil.rmtree(snapshot); prod.unlink()
-    loglog_chart({b: [(n, r[b][0]) for _, n, _, r in rows_out if not isinstance(r[b], str)] for b in ('local', 'dask')},
+    loglog_chart({b: [(n, r[b][0]) for _, n, _, r in rows_out if not isinstance(r[b], str)] for b in ('local', 'dask', 'evidently')},
                  ROOT / 'benchmarks' / 'scaling' / 'monitor.png', 'the monitor stage, the production log resampled', 'logged rows')
     base = rows_out[0][3]
     def cell(r, backend):
         if isinstance(r, str): return r
         return f'{r[0]:.1f} s ({r[0] / base[backend][0]:.1f}×), {r[1]:.2f} GB' + (f'; each worker at most {r[2]:.2f} GB' if backend == 'dask' else '')
     lines = [f"| {k}× | {n:,} | {mem / 2**30:.2f} GiB | {cell(r['local'], 'local')} | {cell(r['dask'], 'dask')} | "
-             f"{' / '.join(x[3] if not isinstance(x, str) else '-' for x in r.values())} |" for k, n, mem, r in rows_out]
+             f"{' / '.join(r[b][3] if not isinstance(r[b], str) else '-' for b in ('local', 'dask'))} | {cell(r['evidently'], 'evidently')}; {r['evidently'][3] if not isinstance(r['evidently'], str) else '-'} |"
+             for k, n, mem, r in rows_out]
     write_section('scaling: monitor', f'`.venv/bin/python benchmarks/scaling/run.py --sizes {" ".join(map(str, sizes))} --parts monitor` ({time.strftime("%Y-%m-%d")}, 2 cores): '
                   'the default production window resampled to k× its rows (numeric features jittered by 1%), the champion\'s predictions and every outcome '
                   'logged as the collect stage writes data/production/log.parquet (row groups of 100,000, made before the measurement); then the monitor '
@@ -280,9 +302,12 @@ def monitor_part(sizes, seed):
                   'partitions by a LocalCluster of 2 single-threaded workers and judged from their merged per-partition summaries (`monitor_partitions`; '
                   'the cluster, 2 workers of 2 GiB, starts before the clock). Peak RSS: of the stage\'s process, and of the largest Dask worker. '
                   'The verdicts: the decision and the windows with dataset '
-                  'drift, local / Dask. Target (issue 16): at 10× at most 10× the 1× time.\n\n![monitor time against rows, log-log](scaling/monitor.png)\n\n'
-                  '| size | logged rows | log in pandas | local (time, peak RSS) | Dask LocalCluster (time, peak RSS of the stage; of a worker) | decision, windows with drift (local / Dask) |\n'
-                  '| --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
+                  'drift, local / Dask. Target (issue 16): at 10× at most 10× the 1× time. Beside it, Evidently 0.7.23 (its own venv) on the same log '
+                  '(`benchmarks/scaling/evidently_monitor.py`): `DataDriftPreset` on every 7-day window against the same reference, the log read '
+                  'inside the clock as ours is; drift only (no calibration, no performance, no estimate), windows with dataset drift by its default '
+                  '(half the columns drifted).\n\n![monitor time against rows, log-log](scaling/monitor.png)\n\n'
+                  '| size | logged rows | log in pandas | local (time, peak RSS) | Dask LocalCluster (time, peak RSS of the stage; of a worker) | decision, windows with drift (local / Dask) | Evidently DataDriftPreset (time, peak RSS; windows with drift) |\n'
+                  '| --- | --- | --- | --- | --- | --- | --- |\n' + '\n'.join(lines) + '\n')
 
 
 def quality_part(sizes, seed):

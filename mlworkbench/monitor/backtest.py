@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..config.params import MonitorParams, RetrainParams
+from ..errors import UserError
 from .drift import drift_report
 from .estimated import estimate_worse
 from .policy import Policy, PolicyState, excess_loss
@@ -221,6 +222,7 @@ class Replay:
                 ):
         self.record = record = ModelRecord.of(record)
         tcol = record.time_column
+        if not len(production): raise UserError('the production split has no rows: nothing to replay (prep.split.production, or prep.sample_rows too small)')
         self.production = (production.sort_values(tcol, kind='mergesort') if tcol else production).reset_index(drop=True)
         self.windows, self.replay = replay_windows(self.production, tcol, monitor, record.timezone)
         self.history, self.monitor, self.retrain, self.estimator, self.model = history, monitor, retrain, estimator, model

@@ -128,7 +128,7 @@ def compare_policies(model, # the trained model (every policy's champion at the 
                     ) -> PolicyComparison:
     "Replay production under every policy, rank them against never retraining (simultaneous paired CIs) and recommend one."
     replay = Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator)
-    policies = list(dict.fromkeys([Policy('never')] + (policies or policies_to_compare(retrain, estimator is not None))))
+    policies = list(dict.fromkeys([Policy('never')] + (policies or policies_to_compare(retrain, estimator is not None, bool(replay.record.time_column)))))
     level = simultaneous_confidence(retrain.confidence, len(policies) - 1)
     results = {p.name: backtest(model, replay.record, history, reference, production, test_metrics, monitor, retrain, False, p, replay, confidence=level)
                for p in progress_bar(policies, desc='backtest policies', enabled=progress)}

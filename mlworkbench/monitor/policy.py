@@ -60,11 +60,12 @@ class Policy:
 # %% ../../nbs/05_monitor/16_policy.ipynb #8d142217
 def policies_to_compare(retrain: RetrainParams, # `periods` sets the periodic policies
                         estimator: bool = True, # is a label-free estimator there (the 'estimate' trigger needs one)
+                        times: bool = True, # have the rows times (a sliding window needs them; without, it would be the expanding one again)
                        ) -> list[Policy]:
-    "Never retrain, then every trigger with both window modes."
+    "Never retrain, then every trigger with both window modes (only expanding without times)."
     triggers = [('every', n) for n in dict.fromkeys(retrain.periods)]
     triggers += [(t, 1) for t in ('drift', 'degradation', 'estimate', 'cost') if estimator or t != 'estimate']
-    return [Policy('never')] + [Policy(t, mode, n) for t, n in triggers for mode in MODES]
+    return [Policy('never')] + [Policy(t, mode, n) for t, n in triggers for mode in (MODES if times else MODES[:1])]
 
 # %% ../../nbs/05_monitor/16_policy.ipynb #1ca663fc
 def excess_loss(metric: str, # the metric's name
