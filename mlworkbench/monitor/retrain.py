@@ -73,7 +73,7 @@ def update_params(path: str | Path, # a YAML file (params.yaml)
     for key, value in values.items():
         *parents, last = key.split('.')
         node = doc
-        for k in parents: node = node[k]
+        for k in parents: node = node.setdefault(k, {})  # a section the file lacks is added
         node[last] = SingleQuotedScalarString(value.isoformat()) if isinstance(value, dt.date) else value
     with open(path, 'w') as f: y.dump(doc, f)
     return old
