@@ -36,12 +36,12 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     weak_champion(p)
     p.run('repro', 'evaluate', cmd='dvc')
     # backtest: every retraining policy replayed on the production split and ranked; the recommendation is written into params.yaml
-    p.set(retrain__policy='drift')
+    p.set(policy__trigger='drift')
     out = p.run('backtest', '-q').stdout
     bt = json.loads((p.root / 'reports/backtest.json').read_text())
     assert len(bt['policies']) == 13 and bt['verdict'] in out, out
-    assert {k: p.params['retrain'][k.split('.')[1]] for k in bt['recommendation']} == bt['recommendation']  # params.yaml follows it
-    assert ('retrain.policy: drift -> ' in out) == (bt['recommendation']['retrain.policy'] != 'drift'), out
+    assert {k: p.params['policy'][k.split('.')[1]] for k in bt['recommendation']} == bt['recommendation']  # params.yaml follows it
+    assert ('policy.trigger: drift -> ' in out) == (bt['recommendation']['policy.trigger'] != 'drift'), out
     assert 'already follows' in p.run('backtest', '-q').stdout  # nothing reran (the policy followed is no dependency of the stage), nothing rewritten
     commit(p, 'weak champion')
     p.run('registry', 'register', '--alias', 'champion')
@@ -71,13 +71,13 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     assert 'Ran on the Dask cluster at tcp://127.0.0.1:' in (p.root / 'reports/monitor.ipynb').read_text()
     p.set(compute=local)
     # mlwb retrain follows the policy params.yaml names, unless forced
-    p.set(retrain__policy='never')
+    p.set(policy__trigger='never')
     assert 'nothing to do: never retrain' in p.run('retrain', *url, '-q').stdout
-    p.set(retrain__policy='degradation')
+    p.set(policy__trigger='degradation')
     if report['decision'] != 'retrain': assert "nothing to do: retrain when the monitor says retrain" in p.run('retrain', *url, '-q').stdout
 
     # retrain every window, with the real candidates on the extended window: better than a constant, so promoted and reloaded
-    p.set(train__candidates=full_candidates, train__baselines=['dummy', 'linear'], retrain__policy='every', retrain__every=2)
+    p.set(train__candidates=full_candidates, train__baselines=['dummy', 'linear'], policy={'trigger': 'every', 'every': 2, 'window_mode': 'expanding'})
     commit(p, 'real candidates')
     out = p.run('retrain', *url, '-q').stdout  # three monthly windows since production began: the policy says retrain
     assert 'challenger better by' in out and 'PROMOTED: arr_delay/2 is champion' in out, out

@@ -71,7 +71,7 @@ weeks ({stage['rows']:,} flights) replayed under {len(c.ranking)} policies, {met
 |---|---|---|---|---|---|---|---|---|
 """ + '\n'.join(rows) + f"""
 
-Recommendation: **{c.recommended.name}** (`retrain.policy: {c.recommended.trigger}`, `every: {c.recommended.every}`, `window_mode: {c.recommended.window_mode}`).
+Recommendation: **{c.recommended.name}** (params.yaml `policy`: `trigger: {c.recommended.trigger}`, `every: {c.recommended.every}`, `window_mode: {c.recommended.window_mode}`).
 {c.verdict}
 
 Against never retraining, the naive analysis calls {naive_says}; resampling whole days and holding the intervals together,

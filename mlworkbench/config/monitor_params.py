@@ -12,7 +12,7 @@ from pydantic import Field, PositiveInt, model_validator
 from .section import Section
 
 # %% auto #0
-__all__ = ['CORRECTIONS', 'MonitorParams', 'RetrainParams']
+__all__ = ['CORRECTIONS', 'MonitorParams', 'RetrainParams', 'PolicyParams']
 
 # %% ../../nbs/01_config/07_monitor_params.ipynb #ad2e9a3d
 CORRECTIONS = ('holm', 'bonferroni', 'sidak', 'holm-sidak', 'simes-hochberg', 'hommel', 'fdr_bh', 'fdr_by')
@@ -57,10 +57,7 @@ class MonitorParams(Section):
 
 # %% ../../nbs/01_config/07_monitor_params.ipynb #e3ac0343
 class RetrainParams(Section):
-    "When a new model is trained, on what, and when it replaces the champion."
-    policy: Literal['never', 'every', 'drift', 'degradation', 'estimate', 'cost'] = 'degradation'  # what triggers a retraining (`mlworkbench.monitor.policy`)
-    every: int = Field(1, ge=1)  # policy 'every': retrain every this many windows
-    window_mode: Literal['expanding', 'sliding'] = 'expanding'  # train on every labelled row, or only the most recent ones
+    "How a challenger is trained and when it replaces the champion; what the backtest compares."
     periods: list[PositiveInt] = Field([1, 4], min_length=1)  # the backtest's periodic policies: every this many windows (7D windows: weekly, four-weekly)
     cost: float = Field(1000.0, ge=0)  # policy 'cost': retrain when the loss beyond the reference's, summed over rows since the last retraining, exceeds it
     gate_windows: int = Field(1, ge=1)  # the latest windows a challenger is judged on (it is trained on what came before them)
@@ -70,3 +67,16 @@ class RetrainParams(Section):
     n_resamples: int = Field(1000, ge=100)  # paired bootstrap resamples of the gate
     confidence: float = Field(0.95, gt=0.5, lt=1)  # level of the gate's interval
     seed: int = 0  # the gate's bootstrap seed
+
+    @model_validator(mode='before')
+    @classmethod
+    def _moved(cls, data):
+        moved = [k for k in ('window_mode', 'policy', 'every') if isinstance(data, dict) and k in data]
+        if moved: raise ValueError(f"retrain: {moved} moved to the section 'policy' (trigger, every, window_mode): the policy the loop follows")
+        return data
+
+class PolicyParams(Section):
+    "The retraining policy the loop follows (`mlwb retrain`); `mlwb backtest` writes the one the backtest recommends."
+    trigger: Literal['never', 'every', 'drift', 'degradation', 'estimate', 'cost'] = 'degradation'  # what starts a retraining (`mlworkbench.monitor.policy`)
+    every: int = Field(1, ge=1)  # trigger 'every': retrain every this many windows
+    window_mode: Literal['expanding', 'sliding'] = 'expanding'  # train on every labelled row, or on the last `retrain.sliding_days`

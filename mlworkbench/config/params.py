@@ -17,20 +17,20 @@ from .section import ParamsError, Section
 from .data_params import ColumnCheck, DataParams, DateRange, IngestParams, JoinParams, PrepParams, SplitParams, TimeFeatures
 from .model_params import Candidate, check_metric, CVParams, Distribution, EvaluateParams, FeaturesParams, REPORT_METRICS, SpaceValue, TASKS, TaskValues, TRAIN_METRICS, TrainParams
 from .serve_params import RegistryParams, ServeParams
-from .monitor_params import CORRECTIONS, MonitorParams, RetrainParams
+from .monitor_params import CORRECTIONS, MonitorParams, PolicyParams, RetrainParams
 from .compute_params import ComputeParams
 _all_ = ['ParamsError', 'Section', 'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange',
           'SplitParams', 'TimeFeatures', 'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue',
           'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS', 'check_metric', 'TaskValues', 'Candidate', 'CVParams',
           'TrainParams', 'EvaluateParams', 'RegistryParams', 'ServeParams', 'CORRECTIONS', 'MonitorParams',
-          'RetrainParams', 'ComputeParams']  # the sections, importable from here as before
+          'RetrainParams', 'PolicyParams', 'ComputeParams']  # the sections, importable from here as before
 
 # %% auto #0
 __all__ = ['Params', 'set_dotted', 'validate_params', 'with_env', 'read_params', 'load_params', 'ParamsError', 'Section',
            'DataParams', 'IngestParams', 'ColumnCheck', 'JoinParams', 'DateRange', 'SplitParams', 'TimeFeatures',
            'PrepParams', 'FeaturesParams', 'Distribution', 'SpaceValue', 'TASKS', 'TRAIN_METRICS', 'REPORT_METRICS',
            'check_metric', 'TaskValues', 'Candidate', 'CVParams', 'TrainParams', 'EvaluateParams', 'RegistryParams',
-           'ServeParams', 'CORRECTIONS', 'MonitorParams', 'RetrainParams', 'ComputeParams']
+           'ServeParams', 'CORRECTIONS', 'MonitorParams', 'RetrainParams', 'PolicyParams', 'ComputeParams']
 
 # %% ../../nbs/01_config/01_params.ipynb #76a45941
 class Params(Section):
@@ -42,6 +42,7 @@ class Params(Section):
     train: TrainParams | None = None
     evaluate: EvaluateParams | None = None
     retrain: RetrainParams | None = None
+    policy: PolicyParams = PolicyParams()  # the retraining policy `mlwb retrain` follows; absent: retrain when the monitor says so
     registry: RegistryParams | None = None
     serve: ServeParams | None = None
     monitor: MonitorParams | None = None
@@ -60,8 +61,7 @@ class Params(Section):
             if p.main_table not in p.columns: problems.append(f"prep.columns has no entry for prep.main_table '{p.main_table}'")
             if p.time_features.parts and not d.time_column: problems.append(f'prep.time_features.parts {p.time_features.parts} need data.time_column; remove them or set it')
             if d.target == d.time_column: problems.append(f"data.target and data.time_column are both '{d.target}'")
-            kept = [c for c in (d.target, d.time_column) if c and c in p.drop_columns]
-            if kept: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
+            if kept := [c for c in (d.target, d.time_column) if c and c in p.drop_columns]: problems.append(f'prep.drop_columns: {kept} is data.target or data.time_column; every stage needs it')
         if self.monitor and self.monitor.metric:
             try: check_metric(self.monitor.metric, self.data.task if self.data else None, 'monitor.metric', REPORT_METRICS)
             except ParamsError as e: problems.append(str(e))

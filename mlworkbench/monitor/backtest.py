@@ -101,12 +101,12 @@ def refit_challenger(record: ModelRecord, # the model's record
                      champion, # the model serving now: the challenger is a clone of its pipeline
                      labelled: pd.DataFrame, # every row whose outcome is known so far (the history and earlier windows)
                      retrain: RetrainParams, # the `retrain` section: window mode and minimum rows
-                     window_mode: str | None = None, # 'expanding' or 'sliding'; None: `retrain.window_mode`
+                     window_mode: str = 'expanding', # or 'sliding': the last `retrain.sliding_days` of labelled rows
                     ) -> tuple:
     "(the challenger refit on the labelled rows, '') — or (None, why not) with too few of them."
     if len(labelled) < retrain.min_labelled_rows: return None, f'not retrained: {len(labelled)} labelled rows < {retrain.min_labelled_rows}'
     tcol, pool = record.time_column, labelled
-    if (window_mode or retrain.window_mode) == 'sliding' and tcol:
+    if window_mode == 'sliding' and tcol:
         pool = labelled[labelled[tcol] >= labelled[tcol].max() - pd.Timedelta(days=retrain.sliding_days)]
     return _fit(champion, pool[record.feature_names], pool[record.target]), ''
 
@@ -117,7 +117,7 @@ def retrain_and_gate(record: ModelRecord, # the model's record
                      y, # its outcomes
                      pred, # the champion's scores of it
                      retrain: RetrainParams, # the `retrain` section: window mode, minimum rows, the gate's knobs
-                     window_mode: str | None = None, # 'expanding' or 'sliding'; None: `retrain.window_mode`
+                     window_mode: str = 'expanding', # or 'sliding': the last `retrain.sliding_days` of labelled rows
                     ) -> dict:
     "Refit a challenger on the labelled rows and gate it on the window: retrained, promoted, the gate's verdict, the challenger and its scores."
     challenger, why = refit_challenger(record, champion, labelled, retrain, window_mode)
@@ -300,16 +300,16 @@ def backtest(model, # the trained model (the champion at the start)
              production: pd.DataFrame, # the production rows, outcomes included
              test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
              monitor: MonitorParams, # the `monitor` section
-             retrain: RetrainParams, # the `retrain` section: the policy (unless `policy`), the gate, the cost
+             retrain: RetrainParams, # the `retrain` section: the gate, the cost
              progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
-             policy: Policy | None = None, # the policy replayed; None: the one `retrain` sets
+             policy: Policy | None = None, # the policy replayed; None: `Policy()`, retrain when the monitor says so
              replay: Replay | None = None, # a replay shared with other policies (built from the arguments above if None)
              estimator=None, # a fitted `PerformanceEstimator`, for the 'estimate' trigger
              confidence: float | None = None, # level of the totals' CI; None: `retrain.confidence`
             ) -> BacktestResult:
     "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under `policy`."
     r = replay or Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator)
-    policy, rec, kw = policy or Policy.of(retrain), r.record, _threshold(r.record)
+    policy, rec, kw = policy or Policy(), r.record, _threshold(r.record)
     metric, champion, state, rows = rec.metric_key, None, PolicyState(), []
     policy_pred = np.empty(r.static.shape)  # multi-class: a probability per class
     for t, (start, end, idx) in enumerate(progress_bar(r.windows, desc=f'backtest {policy.name}', enabled=progress)):

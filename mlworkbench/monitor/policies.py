@@ -60,7 +60,7 @@ def recommend(ranking: pd.DataFrame, # from `rank_policies`
     others = ranking.drop(index='never')
     closest = f" The closest, {others.index[0]}: {label} {f(others['total'].iloc[0])} against {f(never)} ({ci(others.iloc[0])})." if len(others) else ''
     return 'never', (f"No policy beats never retraining on this replay ({compared} compared; {confidence:.2%} intervals that hold together): "
-                     f"recommend not retraining (retrain.policy: never).{closest}")
+                     f"recommend not retraining (policy.trigger: never).{closest}")
 
 # %% ../../nbs/05_monitor/17_policies.ipynb #7d764f52
 @dataclass

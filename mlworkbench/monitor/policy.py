@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..config.params import MonitorParams, RetrainParams
+from ..config.params import MonitorParams, PolicyParams, RetrainParams
 from ..model.metrics import LOWER_IS_BETTER
 from .estimated import estimate_worse
 from .performance import UNJUDGED
@@ -35,9 +35,9 @@ class Policy:
         if not isinstance(self.every, int) or self.every < 1: raise ValueError(f'every must be a whole number of windows, at least 1, got {self.every!r}')
 
     @classmethod
-    def of(cls, retrain: RetrainParams) -> Policy:
-        "The policy the `retrain` section sets."
-        return cls(retrain.policy, retrain.window_mode, retrain.every)
+    def of(cls, section: PolicyParams) -> Policy:
+        "The policy params.yaml's `policy` section sets."
+        return cls(section.trigger, section.window_mode, section.every)
 
     @property
     def name(self) -> str:
@@ -55,7 +55,7 @@ class Policy:
 
     def params(self) -> dict:
         "The params.yaml keys (dotted) that set it."
-        return {'retrain.policy': self.trigger, 'retrain.every': self.every, 'retrain.window_mode': self.window_mode}
+        return {'policy.trigger': self.trigger, 'policy.every': self.every, 'policy.window_mode': self.window_mode}
 
 # %% ../../nbs/05_monitor/16_policy.ipynb #8d142217
 def policies_to_compare(retrain: RetrainParams, # `periods` sets the periodic policies

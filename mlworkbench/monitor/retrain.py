@@ -38,8 +38,9 @@ def _test_windows(windows: list, min_rows: int, count: int = 1) -> tuple:
 def retrain_split(labelled_times, # event times of the rows whose outcome is known
                   split, # the current `prep.split` (a time split)
                   monitor: MonitorParams, # its `window` and `min_labelled_rows` pick the new test window
-                  retrain, # RetrainParams: expanding or sliding
+                  retrain, # RetrainParams: `sliding_days`, `gate_windows`
                   timezone: str | None = None, # local zone for calendar windows
+                  window_mode: str = 'expanding', # or 'sliding' (`policy.window_mode`)
                  ) -> dict:
     "New train/test/production date ranges: test = the latest labelled window with enough rows (else the latest few together), train = what came before."
     if split.method != 'time': raise LoopError("retraining extends a time split: set prep.split.method to 'time'")
@@ -49,7 +50,7 @@ def retrain_split(labelled_times, # event times of the rows whose outcome is kno
     last = (pd.Timestamp(end) - pd.Timedelta(days=1)) if not isinstance(monitor.window, int) else pd.Timestamp(end)
     test = {'start': _day(start), 'end': _day(last)}
     train_end = test['start'] - dt.timedelta(days=1)
-    train_start = (split.train.start if retrain.window_mode == 'expanding'
+    train_start = (split.train.start if window_mode == 'expanding'
                    else max(split.train.start, test['start'] - dt.timedelta(days=retrain.sliding_days)))
     if train_end < train_start: raise LoopError(f"the latest labelled window starts {test['start']}, before the training window's start {train_start}")
     prod_start = test['end'] + dt.timedelta(days=1)
@@ -133,7 +134,7 @@ def retrain(settings: ProjectSettings, # the project's (`project_settings`)
     root, params = settings.root, settings.params
     report = root / 'reports' / 'monitor.json'
     if not report.exists(): raise LoopError(f'no {report.relative_to(root)}: run `mlwb monitor` first')
-    decision, policy = json.loads(report.read_text()), Policy.of(params.retrain)
+    decision, policy = json.loads(report.read_text()), Policy.of(params.policy)
     test_metrics = json.loads(m.read_text())['test'] if (m := root / 'reports' / 'metrics.json').exists() else {}
     go, why = policy_says(policy, monitored_windows(decision, test_metrics, params.prep.split.production.start, params.monitor), params.retrain.cost)
     if not go and not force: return {'action': 'none', 'policy': policy.name, 'why': why, 'reasons': decision['reasons']}
@@ -141,7 +142,7 @@ def retrain(settings: ProjectSettings, # the project's (`project_settings`)
     known = log['actual'].notna() | log['actual_label'].notna()
     if known.sum() < params.retrain.min_labelled_rows:
         return {'action': 'none', 'why': f'{int(known.sum())} labelled rows in the log < retrain.min_labelled_rows {params.retrain.min_labelled_rows}'}
-    split = retrain_split(log.loc[known, 'event_time'], params.prep.split, params.monitor, params.retrain, params.data.timezone)
+    split = retrain_split(log.loc[known, 'event_time'], params.prep.split, params.monitor, params.retrain, params.data.timezone, policy.window_mode)
     name = f"retrain-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}"
     run_experiment(root, split, name, quiet)
     registry = Registry(settings.registry_dir, settings.registry.name)

@@ -180,7 +180,7 @@ def add_loop_commands(sub, # the subparsers of `parser()`
     s.add_argument('--dry-run', action='store_true', help="show the recommended policy without writing it into params.yaml")
     s = add('retrain', cmd_retrain, 'When the retraining policy says so: retrain on the newly labelled data through DVC; promote only if really better.')
     s.add_argument('--url', help='the running service to reload on a promotion (default: from params.yaml serve)')
-    s.add_argument('--force', action='store_true', help='retrain even if the retraining policy (retrain.policy) does not say so')
+    s.add_argument('--force', action='store_true', help='retrain even if the retraining policy (params.yaml policy) does not say so')
     s.add_argument('-q', '--quiet', action='store_true', help="no output from dvc exp run")
     add('collect', cmd_collect, 'Snapshot the prediction log into data/production/ (what the monitor stage reads).')
 

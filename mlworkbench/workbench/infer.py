@@ -327,11 +327,12 @@ def _model_sections(task, sizes, parts, slices, target, metric, folds) -> dict:
                      'limits': ['TODO: what the model was not trained on (periods, groups, situations), and what it cannot know.']}}
 
 def _service_sections(target, sizes, time_column) -> dict:
-    "registry, serve, monitor and retrain: the defaults, windows and thresholds sized for the production split."
-    from mlworkbench.config.params import MonitorParams, RetrainParams, ServeParams
+    "registry, serve, monitor, retrain and policy: the defaults, windows and thresholds sized for the production split."
+    from mlworkbench.config.params import MonitorParams, PolicyParams, RetrainParams, ServeParams
     window = '7D' if time_column else max(50, sizes['production'] // 8)
     return {
         'registry': {'root': 'models/registry', 'name': re.sub(r'[^A-Za-z0-9_.-]', '_', target)},
         'serve': ServeParams().model_dump(mode='json'),
         'monitor': MonitorParams().model_dump(mode='json') | {'window': window, 'min_labelled_rows': max(30, min(200, sizes['production'] // 10))},
-        'retrain': RetrainParams().model_dump(mode='json') | {'min_labelled_rows': max(50, min(500, sizes['production'] // 4)), 'seed': 17}}
+        'retrain': RetrainParams().model_dump(mode='json') | {'min_labelled_rows': max(50, min(500, sizes['production'] // 4)), 'seed': 17},
+        'policy': PolicyParams().model_dump(mode='json')}  # `mlwb backtest` replaces it with the policy the backtest recommends

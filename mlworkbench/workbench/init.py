@@ -26,6 +26,7 @@ _SECTION_NOTES = {
     'train': 'The candidates and how the winner is chosen; spaces sized for this table.',
     'evaluate': 'How the chosen model is judged on the test window. Fill in the TODOs: they are printed on the model card.',
     'monitor': 'Drift and live performance of the served model, and the decision: ok, watch or retrain.',
+    'policy': 'The retraining policy `mlwb retrain` follows: run `mlwb backtest` to replace it with the one the backtest recommends.',
 }
 
 # %% ../../nbs/06_workbench/08_init.ipynb #db9e06f8
