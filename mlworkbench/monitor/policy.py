@@ -129,7 +129,7 @@ def monitored_windows(summary: dict, # reports/monitor.json
     if out: out[-1]['decision'] = summary.get('decision')
     return out
 
-def policy_says(policy: Policy, # the policy followed (`Policy.of(retrain)`)
+def policy_says(policy: Policy, # the policy followed (`Policy.of(params.policy)`)
                 windows: list[dict], # `monitored_windows`, in time order
                 cost: float, # `retrain.cost`
                ) -> tuple[bool, str]:
