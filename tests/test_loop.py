@@ -90,12 +90,16 @@ def test_serve_replay_monitor_retrain_promote_rollback(small_flights, server_fac
     assert split['train']['start'] == '2013-01-01' and split['train']['end'] > '2013-06-30'  # the window grew
     assert split['test']['start'] > split['train']['end']  # judged on data neither model trained on
     assert done['experiment'] in p.run('exp', 'list', '--all-commits', cmd='dvc').stdout  # recorded by DVC
+    assert done['training'] == {'train.recency_half_life_days': None} and p.params['train']['recency_half_life_days'] is None
 
-    # a worse challenger is registered but not promoted; the service keeps serving the champion
+    # a worse challenger (trained with recency weights: the policy's window mode says so) is registered but not promoted
+    p.set(policy__window_mode='weighted', retrain__half_life_days=45)
     commit(p, 'after promotion')
     weak_champion(p)
     out = p.run('retrain', *url, '--force', '-q').stdout
     assert 'challenger not better' in out and 'kept arr_delay/2 as champion' in out, out
+    assert 'recency weights, half-life 45 days' in out and p.params['train']['recency_half_life_days'] == 45  # set beside the split, in the experiment's params.yaml
+    assert json.loads((p.root / 'models/model.json').read_text())['params']['train']['recency_half_life_days'] == 45  # and trained so
     assert health(server)['model_version'] == 'arr_delay/2'
     assert 'challenger' in p.run('registry', 'list').stdout
 

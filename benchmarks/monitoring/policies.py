@@ -39,14 +39,15 @@ def main():
     from mlworkbench.model.modelfile import load_model
     from mlworkbench.model.record import ModelRecord
     from mlworkbench.monitor.estimated import PerformanceEstimator
+    from mlworkbench.monitor.backtest import Replay
     from mlworkbench.monitor.policies import compare_policies
     params, load = load_params(ROOT / 'params.yaml'), os.getloadavg()[0]
     record = ModelRecord.read(ROOT / 'models/model.json')
     train, test, prod = (pd.read_parquet(ROOT / f'data/prepared/{s}.parquet') for s in ('train', 'test', 'production'))
     test_metrics = json.loads((ROOT / 'reports/metrics.json').read_text())['test']
     started = time.perf_counter()
-    c = compare_policies(load_model(ROOT / 'models/model.skops'), record, pd.concat([train, test], ignore_index=True), test, prod, test_metrics,
-                         params.monitor, params.retrain, estimator=PerformanceEstimator.load(ROOT / 'models/estimator'), progress=False)
+    c = compare_policies(Replay(load_model(ROOT / 'models/model.skops'), record, pd.concat([train, test], ignore_index=True), test, prod, test_metrics,
+                                params.monitor, params.retrain, estimator=PerformanceEstimator.load(ROOT / 'models/estimator')), progress=False)
     seconds = time.perf_counter() - started
     stage = json.loads((ROOT / 'reports/backtest.json').read_text())
     assert stage == json.loads(json.dumps(c.summary())), 'the benchmark disagrees with reports/backtest.json: rerun dvc repro'

@@ -126,6 +126,7 @@ class TrainParams(Section):
     tune_rows: int | None = Field(None, gt=0)  # tune on a seeded sample of this many rows (refit uses all)
     fit_rows: int | None = Field(None, gt=0)  # train on a seeded sample of this many training rows, the rest never read (None: all)
     n_jobs: int = Field(1, ge=-1)  # parallel fits; -1: one per core
+    recency_half_life_days: float | None = Field(None, gt=0)  # weight each row 0.5 ** (its days before the latest row / this), in CV and the refit; None: all rows count the same
     cv: CVParams = CVParams()
     baselines: list[str] = ['dummy', 'linear']  # candidate names that are baselines, not contenders
     candidates: dict[str, Candidate]  # name -> candidate

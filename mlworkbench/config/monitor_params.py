@@ -62,6 +62,7 @@ class RetrainParams(Section):
     cost: float = Field(1000.0, ge=0)  # policy 'cost': retrain when the loss beyond the reference's, summed over rows since the last retraining, exceeds it
     gate_windows: int = Field(1, ge=1)  # the latest windows a challenger is judged on (it is trained on what came before them)
     sliding_days: int = Field(180, ge=1)  # sliding window: days of labelled data to train on
+    half_life_days: float = Field(90, gt=0)  # weighted window: every labelled row, one this many days older than the latest counting half
     min_labelled_rows: int = Field(500, ge=2)  # fewer labelled rows: no retraining
     margin: float = Field(0.0, ge=0)  # the challenger must beat the champion by at least this, in metric units
     n_resamples: int = Field(1000, ge=100)  # paired bootstrap resamples of the gate
@@ -79,4 +80,4 @@ class PolicyParams(Section):
     "The retraining policy the loop follows (`mlwb retrain`); `mlwb backtest` writes the one the backtest recommends."
     trigger: Literal['never', 'every', 'drift', 'degradation', 'estimate', 'cost'] = 'degradation'  # what starts a retraining (`mlworkbench.monitor.policy`)
     every: int = Field(1, ge=1)  # trigger 'every': retrain every this many windows
-    window_mode: Literal['expanding', 'sliding'] = 'expanding'  # train on every labelled row, or on the last `retrain.sliding_days`
+    window_mode: Literal['expanding', 'sliding', 'weighted'] = 'expanding'  # train on every labelled row, on the last `retrain.sliding_days`, or on every row weighted by recency (`retrain.half_life_days`)

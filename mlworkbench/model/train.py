@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, TimeSeriesSplit, cross_validate
 
 from ..config.params import CVParams, Candidate, DataParams, Distribution, FeaturesParams, TrainParams
 from .candidates import SCORERS, check_train_params, make_pipeline, scoring
 from .features import build_features, feature_roles
 from .modelfile import library_versions, save_model
+from .recency import training_weights, weight_params
 from .record import ModelRecord
 from .scale import fan_out, fit_on_partitions, path_sha256, sample_positions
 from ..progress import progress_bar
@@ -52,11 +52,11 @@ def warn_rare_classes(y: pd.Series, # the target rows cross-validation runs on
     return [str(c) for c in counts[counts < folds].index]
 
 # %% ../../nbs/03_model/05_train.ipynb #98a751ba
-def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scoring) -> pd.DataFrame:
-    "scikit-learn's `cv_results_` of a seeded search over `cand.space` (one cross-validation if there is nothing to tune)."
-    from sklearn.model_selection import cross_validate
+def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scoring, weights=None) -> pd.DataFrame:
+    "scikit-learn's `cv_results_` of a seeded search over `cand.space` (one cross-validation if there is nothing to tune); each fold fitted with its rows' `weights`."
+    fit = weight_params(pipe, weights)  # scikit-learn hands each fold its own rows' weights
     if not cand.space:
-        scores = cross_validate(pipe, X, y, scoring=scoring, cv=splitter, n_jobs=train.n_jobs, error_score='raise')['test_score']
+        scores = cross_validate(pipe, X, y, scoring=scoring, cv=splitter, n_jobs=train.n_jobs, error_score='raise', params=fit)['test_score']
         return pd.DataFrame({'params': [{}], 'mean_test_score': [scores.mean()], 'std_test_score': [scores.std()],
                              **{f'split{i}_test_score': [s] for i, s in enumerate(scores)}})
     space = {f'model__{k}': (v.sampler() if isinstance(v, Distribution) else list(v)) for k, v in cand.space.items()}
@@ -68,19 +68,19 @@ def _cv_results(pipe, cand: Candidate, X, y, train: TrainParams, splitter, scori
         from sklearn.model_selection import HalvingRandomSearchCV
         search = HalvingRandomSearchCV(pipe, space, n_candidates=n_iter, min_resources=max(len(X) // 8, 50), **common)
     else: search = RandomizedSearchCV(pipe, space, n_iter=n_iter, **common)
-    res = pd.DataFrame(search.fit(X, y).cv_results_)
+    res = pd.DataFrame(search.fit(X, y, **fit).cv_results_)
     return res[res['iter'] == res['iter'].max()] if 'iter' in res else res  # halving: judge on the last round only
 
 # %% ../../nbs/03_model/05_train.ipynb #18382530
-def _tuning_rows(X: pd.DataFrame, y: pd.Series, n: int | None, seed: int):
-    "A seeded sample of `n` rows in their original (time) order (`sample_positions`), or everything."
+def _tuning_rows(X: pd.DataFrame, y: pd.Series, n: int | None, seed: int, weights: np.ndarray | None = None):
+    "(X, y, weights) of a seeded sample of `n` rows in their original (time) order (`sample_positions`), or of everything."
     idx = sample_positions(len(X), n, seed)
-    return (X, y) if idx is None else (X.iloc[idx], y.iloc[idx])
+    return (X, y, weights) if idx is None else (X.iloc[idx], y.iloc[idx], None if weights is None else weights[idx])
 
 # %% ../../nbs/03_model/05_train.ipynb #c85eeb41
-def _tune(name: str, cand: Candidate, pipe, X, y, train: TrainParams, splitter, scoring) -> tuple[list[dict], dict]:
+def _tune(name: str, cand: Candidate, pipe, X, y, train: TrainParams, splitter, scoring, weights=None) -> tuple[list[dict], dict]:
     "Every setting tried for candidate `name` (scores as scikit-learn gives them), and the best one with its per-fold scores."
-    res = _cv_results(pipe, cand, X, y, train, splitter, scoring)
+    res = _cv_results(pipe, cand, X, y, train, splitter, scoring, weights)
     folds = sorted(c for c in res if c.startswith('split') and c.endswith('_test_score'))
     params = [{k.removeprefix('model__'): v for k, v in p.items()} for p in res['params']]
     tried = [{'candidate': name, 'params': json.dumps(p, default=str, sort_keys=True), 'cv_mean': row['mean_test_score'], 'cv_std': row['std_test_score']}
@@ -122,14 +122,15 @@ def select_model(df: pd.DataFrame, # the training data: features and the target
 def _select(df, data, features, train, progress: bool, client, partitions=None) -> Selection:
     roles = feature_roles(df, data.target, features, data.time_column)
     X, y = df[[c for r in roles.values() for c in r]], df[data.target]
-    Xt, yt = _tuning_rows(X, y, train.tune_rows, train.seed)
+    w = training_weights(df, data, train)  # train.recency_half_life_days: recent rows count more, in every fit below
+    Xt, yt, wt = _tuning_rows(X, y, train.tune_rows, train.seed, w)
     folds = list(cv_splitter(data.task, train.cv, bool(data.time_column), train.seed).split(Xt, yt))  # every candidate's, fixed
     if data.task == 'classification': warn_rare_classes(yt, train.cv.folds)
     scorer = scoring(train.metric, y.nunique() if data.task == 'classification' else 0)
     tried, best = [], []
-    with fan_out(client, Xt, yt, *(rows for fold in folds for rows in fold)):  # to each worker once, and on all: a lost worker loses nothing
+    with fan_out(client, Xt, yt, *([] if wt is None else [wt]), *(rows for fold in folds for rows in fold)):  # to each worker once, and on all: a lost worker loses nothing
         for name, cand in progress_bar(train.candidates.items(), desc='candidates', enabled=progress):
-            t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, folds, scorer)
+            t, b = _tune(name, cand, make_pipeline(cand, roles, features, data.task, train.seed), Xt, yt, train, folds, scorer, wt)
             tried, best = tried + t, best + [b]
     best = pd.DataFrame(best)
     sign = -1 if SCORERS[train.metric][0].startswith('neg_') else 1  # report errors as positive numbers
@@ -142,11 +143,11 @@ def _select(df, data, features, train, progress: bool, client, partitions=None) 
     def refit(name):
         row = best.set_index('candidate').loc[name]
         pipe = make_pipeline(train.candidates[name], roles, features, data.task, train.seed).set_params(**{f'model__{k}': v for k, v in row['params'].items()})
-        if client is not None and partitions is not None and train.candidates[name].estimator == 'lightgbm':
+        if client is not None and partitions is not None and train.candidates[name].estimator == 'lightgbm' and w is None:
             pipe, refit_on[name] = fit_on_partitions(pipe, X, y, partitions, client)  # every row of the split, across the workers
             return pipe
         refit_on[name] = len(X)
-        return pipe.fit(X, y)
+        return pipe.fit(X, y, **weight_params(pipe, w))
     model, baselines = refit(chosen), {b: refit(b) for b in train.baselines}
     best['refit_on'] = [refit_on.get(c, 0) for c in best['candidate']]  # the others are not kept
     return Selection(tried, best, chosen, model, baselines, roles, train.metric)
@@ -207,11 +208,12 @@ def out_of_fold(pipe, # an unfitted Pipeline (it is cloned for each fold)
                 X: pd.DataFrame, # its input columns
                 y: pd.Series, # the target
                 splitter, # a scikit-learn splitter (`cv_splitter`)
+                weights: np.ndarray | None = None, # a weight per row (`training_weights`), each fold fitted with its rows'
                ) -> tuple[np.ndarray, np.ndarray]:
     "(row positions, predictions) over every validation fold: a classifier's last class' probability, or (n, k) probabilities of k > 2 classes."
     rows, preds, classes = [], [], pd.Index(np.unique(y))  # the order of the model fitted on every row
     for fit_idx, val_idx in splitter.split(X, y):
-        m = clone(pipe).fit(X.iloc[fit_idx], y.iloc[fit_idx])
+        m = clone(pipe).fit(X.iloc[fit_idx], y.iloc[fit_idx], **weight_params(pipe, None if weights is None else weights[fit_idx]))
         if hasattr(m, 'predict_proba') and hasattr(m[-1], 'classes_') and len(classes) > 2:
             proba = np.zeros((len(val_idx), len(classes)))  # a class the fold never saw gets probability 0
             proba[:, classes.get_indexer(m[-1].classes_)] = m.predict_proba(X.iloc[val_idx])
@@ -230,8 +232,8 @@ def decision_threshold(sel: Selection, # from `select_model`
     if data.task != 'classification' or len(sel.model.classes_) > 2: return None  # more classes: the most probable is called
     from mlworkbench.model.threshold import choose_threshold
     cols = [c for r in sel.roles.values() for c in r]
-    X, y = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed)
-    rows, proba = out_of_fold(clone(sel.model), X, y, cv_splitter(data.task, train.cv, bool(data.time_column), train.seed))
+    X, y, w = _tuning_rows(df[cols], df[data.target], train.tune_rows, train.seed, training_weights(df, data, train))
+    rows, proba = out_of_fold(clone(sel.model), X, y, cv_splitter(data.task, train.cv, bool(data.time_column), train.seed), w)
     positive = sel.model.classes_[-1]
     return float(choose_threshold((y.iloc[rows] == positive).astype(int).to_numpy(), proba))
 

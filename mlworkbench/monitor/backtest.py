@@ -22,13 +22,14 @@ from .policy import Policy, PolicyState, excess_loss
 from .reference import ReferenceProfile
 from .windows import time_windows
 from ..model.metrics import bootstrap_metrics, gate, paired_bootstrap, point_metrics
+from ..model.recency import recency_weights, weight_params
 from ..model.record import ModelRecord
 from .performance import decide, live_performance
 from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['replay_windows', 'predict_window', 'in_classes', 'judge_window', 'refit_challenger', 'retrain_and_gate',
-           'reference_metrics', 'backtest_totals', 'BacktestResult', 'Replay', 'backtest']
+           'reference_metrics', 'backtest_totals', 'BacktestResult', 'Replay', 'replay_policy', 'backtest']
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e02
 def replay_windows(production: pd.DataFrame, # the production rows, in the order they are replayed
@@ -92,23 +93,24 @@ def judge_window(record: ModelRecord, # the model's record: task, metric, featur
             'drift_status': drift.status, 'decision': decision['decision'], 'reasons': ' | '.join(decision['reasons'])}
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #4c967f70
-def _fit(model, X, y):
+def _fit(model, X, y, weights=None):
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
-        return clone(model).fit(X, y)
+        return clone(model).fit(X, y, **weight_params(model, weights))
 
 def refit_challenger(record: ModelRecord, # the model's record
                      champion, # the model serving now: the challenger is a clone of its pipeline
                      labelled: pd.DataFrame, # every row whose outcome is known so far (the history and earlier windows)
-                     retrain: RetrainParams, # the `retrain` section: window mode and minimum rows
-                     window_mode: str = 'expanding', # or 'sliding': the last `retrain.sliding_days` of labelled rows
+                     retrain: RetrainParams, # the `retrain` section: minimum rows, `sliding_days`, `half_life_days`
+                     window_mode: str = 'expanding', # 'sliding': the last `retrain.sliding_days` of labelled rows; 'weighted': all, by recency
                     ) -> tuple:
     "(the challenger refit on the labelled rows, '') — or (None, why not) with too few of them."
     if len(labelled) < retrain.min_labelled_rows: return None, f'not retrained: {len(labelled)} labelled rows < {retrain.min_labelled_rows}'
-    tcol, pool = record.time_column, labelled
+    tcol, pool, weights = record.time_column, labelled, None
     if window_mode == 'sliding' and tcol:
         pool = labelled[labelled[tcol] >= labelled[tcol].max() - pd.Timedelta(days=retrain.sliding_days)]
-    return _fit(champion, pool[record.feature_names], pool[record.target]), ''
+    if window_mode == 'weighted' and tcol: weights = recency_weights(pool[tcol], retrain.half_life_days, 'retrain.half_life_days')
+    return _fit(champion, pool[record.feature_names], pool[record.target], weights), ''
 
 def retrain_and_gate(record: ModelRecord, # the model's record
                      champion, # the model serving now
@@ -117,7 +119,7 @@ def retrain_and_gate(record: ModelRecord, # the model's record
                      y, # its outcomes
                      pred, # the champion's scores of it
                      retrain: RetrainParams, # the `retrain` section: window mode, minimum rows, the gate's knobs
-                     window_mode: str = 'expanding', # or 'sliding': the last `retrain.sliding_days` of labelled rows
+                     window_mode: str = 'expanding', # or 'sliding', 'weighted' (`refit_challenger`)
                     ) -> dict:
     "Refit a challenger on the labelled rows and gate it on the window: retrained, promoted, the gate's verdict, the challenger and its scores."
     challenger, why = refit_challenger(record, champion, labelled, retrain, window_mode)
@@ -293,23 +295,13 @@ def _recent(self: Replay, t: int) -> pd.DataFrame:
 Replay.judged, Replay._estimate_worse, Replay.gated, Replay._recent = _judged, _estimate_worse, _gated, _recent
 
 # %% ../../nbs/05_monitor/07_backtest.ipynb #8c3d0e05
-def backtest(model, # the trained model (the champion at the start)
-             record: ModelRecord | dict, # its record (models/model.json)
-             history: pd.DataFrame, # the labelled rows before production (train and test)
-             reference: pd.DataFrame, # the test window: the reference for drift
-             production: pd.DataFrame, # the production rows, outcomes included
-             test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
-             monitor: MonitorParams, # the `monitor` section
-             retrain: RetrainParams, # the `retrain` section: the gate, the cost
-             progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
-             policy: Policy | None = None, # the policy replayed; None: `Policy()`, retrain when the monitor says so
-             replay: Replay | None = None, # a replay shared with other policies (built from the arguments above if None)
-             estimator=None, # a fitted `PerformanceEstimator`, for the 'estimate' trigger
-             confidence: float | None = None, # level of the totals' CI; None: `retrain.confidence`
-            ) -> BacktestResult:
-    "Replay `production` window by window (in time order, else in row order) under 'never retrain' and under `policy`."
-    r = replay or Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator)
-    policy, rec, kw = policy or Policy(), r.record, _threshold(r.record)
+def replay_policy(r: Replay, # production's windows, shared by every policy replayed on it
+                  policy: Policy | None = None, # the policy replayed; None: `Policy()`, retrain when the monitor says so
+                  progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
+                  confidence: float | None = None, # level of the totals' CI; None: `retrain.confidence`
+                 ) -> BacktestResult:
+    "Replay production window by window (in time order, else in row order) under 'never retrain' and under `policy`."
+    policy, rec, kw, retrain = policy or Policy(), r.record, _threshold(r.record), r.retrain
     metric, champion, state, rows = rec.metric_key, None, PolicyState(), []
     policy_pred = np.empty(r.static.shape)  # multi-class: a probability per class
     for t, (start, end, idx) in enumerate(progress_bar(r.windows, desc=f'backtest {policy.name}', enabled=progress)):
@@ -326,5 +318,22 @@ def backtest(model, # the trained model (the champion at the start)
     predictions = pd.DataFrame({'time' if tcol else 'row': r.production[tcol] if tcol else r.production.index, 'actual': y_all.to_numpy(),
                                 'static': shown(r.static), 'policy': shown(policy_pred)})
     how = dict(r.replay) | {'policy': policy.name}
-    if not tcol and policy.window_mode == 'sliding': how['note'] += '; a sliding window needs times: every labelled row is used'
+    if not tcol and policy.window_mode != 'expanding': how['note'] += f'; a {policy.window_mode} window needs times: every labelled row is used'
     return BacktestResult(pd.DataFrame(rows), backtest_totals(rec, y_all, policy_pred, r.static, retrain, r.days, confidence), predictions, how)
+
+# %% ../../nbs/05_monitor/07_backtest.ipynb #30f02239
+def backtest(model, # the trained model (the champion at the start)
+             record: ModelRecord | dict, # its record (models/model.json)
+             history: pd.DataFrame, # the labelled rows before production (train and test)
+             reference: pd.DataFrame, # the test window: the reference for drift
+             production: pd.DataFrame, # the production rows, outcomes included
+             test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
+             monitor: MonitorParams, # the `monitor` section
+             retrain: RetrainParams, # the `retrain` section: the gate, the cost
+             progress: bool = True, # a progress bar over the windows (during a stage: on its terminal)
+             policy: Policy | None = None, # the policy replayed; None: `Policy()`, retrain when the monitor says so
+             estimator=None, # a fitted `PerformanceEstimator`, for the 'estimate' trigger
+             confidence: float | None = None, # level of the totals' CI; None: `retrain.confidence`
+            ) -> BacktestResult:
+    "`replay_policy` on a `Replay` of these: production under 'never retrain' and under `policy`."
+    return replay_policy(Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator), policy, progress, confidence)

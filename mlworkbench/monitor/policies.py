@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config.params import MonitorParams, RetrainParams
 from ..model.metrics import LOWER_IS_BETTER
-from ..model.record import ModelRecord
-from .backtest import BacktestResult, Replay, backtest
+from ..model.recency import takes_weights
+from .backtest import BacktestResult, Replay, replay_policy
 from .performance import metric_label
 from .policy import Policy, policies_to_compare
 from ..progress import progress_bar
@@ -114,24 +113,16 @@ def _write(self: PolicyComparison, reports_dir: str | Path = 'reports', # where 
 PolicyComparison.plot_data, PolicyComparison.write = _plot_data, _write
 
 # %% ../../nbs/05_monitor/17_policies.ipynb #125c5bb7
-def compare_policies(model, # the trained model (every policy's champion at the start)
-                     record: ModelRecord | dict, # its record (models/model.json)
-                     history: pd.DataFrame, # the labelled rows before production (train and test)
-                     reference: pd.DataFrame, # the test window: the reference for drift
-                     production: pd.DataFrame, # the production rows, outcomes included
-                     test_metrics: dict, # {metric: {value, ci_low, ci_high}} of the model on the test window
-                     monitor: MonitorParams, # the `monitor` section
-                     retrain: RetrainParams, # the `retrain` section: the gate, the cost, the periods (not the policy followed now)
-                     estimator=None, # a fitted `PerformanceEstimator`: without one, no 'estimate' policy
-                     policies: list[Policy] | None = None, # None: `policies_to_compare`
+def compare_policies(replay: Replay, # production's windows and the model, record, history, params and estimator they are judged with
+                     policies: list[Policy] | None = None, # None: `policies_to_compare` (no 'estimate' policy without the replay's estimator)
                      progress: bool = True, # a progress bar over the policies (during a stage: on its terminal)
                     ) -> PolicyComparison:
     "Replay production under every policy, rank them against never retraining (simultaneous paired CIs) and recommend one."
-    replay = Replay(model, record, history, reference, production, test_metrics, monitor, retrain, estimator)
-    policies = list(dict.fromkeys([Policy('never')] + (policies or policies_to_compare(retrain, estimator is not None, bool(replay.record.time_column)))))
+    retrain = replay.retrain
+    policies = list(dict.fromkeys([Policy('never')] + (policies or policies_to_compare(
+        retrain, replay.estimator is not None, bool(replay.record.time_column), takes_weights(replay.model)))))
     level = simultaneous_confidence(retrain.confidence, len(policies) - 1)
-    results = {p.name: backtest(model, replay.record, history, reference, production, test_metrics, monitor, retrain, False, p, replay, confidence=level)
-               for p in progress_bar(policies, desc='backtest policies', enabled=progress)}
+    results = {p.name: replay_policy(replay, p, False, level) for p in progress_bar(policies, desc='backtest policies', enabled=progress)}
     named = {p.name: p for p in policies}
     ranking = rank_policies(results, named)
     chosen, verdict = recommend(ranking, results['never'].totals['metric'], level)
@@ -157,7 +148,7 @@ def plot_policies(comparison: PolicyComparison, # from `compare_policies`
     return fig
 
 # %% ../../nbs/05_monitor/17_policies.ipynb #5bc4e01b
-def plot_backtest(result: BacktestResult, # from `backtest`, or one of `PolicyComparison.results`
+def plot_backtest(result: BacktestResult, # from `replay_policy` (`backtest`), or one of `PolicyComparison.results`
                  ):
     "The metric per window under never retraining and under the policy (with its 95% CI), retrains and promotions marked."
     import matplotlib.pyplot as plt

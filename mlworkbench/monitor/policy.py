@@ -20,13 +20,14 @@ __all__ = ['TRIGGERS', 'MODES', 'Policy', 'policies_to_compare', 'excess_loss', 
 
 # %% ../../nbs/05_monitor/16_policy.ipynb #82ee9bfd
 TRIGGERS = ('never', 'every', 'drift', 'degradation', 'estimate', 'cost')
-MODES = ('expanding', 'sliding')
+MODES = ('expanding', 'sliding', 'weighted')
 
+# %% ../../nbs/05_monitor/16_policy.ipynb #c7dc642c
 @dataclass(frozen=True)
 class Policy:
-    "When to retrain (a trigger) and on which rows (expanding or sliding): one policy the backtest compares and `mlwb retrain` follows."
+    "When to retrain (a trigger) and on which rows (a window mode): one policy the backtest compares and `mlwb retrain` follows."
     trigger: str = 'degradation'  # one of `TRIGGERS`
-    window_mode: str = 'expanding'  # train on every labelled row, or on the last `retrain.sliding_days`
+    window_mode: str = 'expanding'  # one of `MODES`: every labelled row, the last `retrain.sliding_days`, or every row weighted by recency
     every: int = 1  # trigger 'every': retrain every this many windows
 
     def __post_init__(self):
@@ -51,21 +52,29 @@ class Policy:
         when = {'every': 'every window' if self.every == 1 else f'every {self.every} windows', 'drift': 'when the inputs drift',
                 'degradation': 'when the monitor says retrain', 'estimate': 'when the label-free estimate is worse',
                 'cost': 'when the excess loss exceeds retrain.cost'}[self.trigger]
-        return f"retrain {when}, on {'every labelled row' if self.window_mode == 'expanding' else 'the last retrain.sliding_days of labelled rows'}"
+        rows = {'expanding': 'every labelled row', 'sliding': 'the last retrain.sliding_days of labelled rows',
+                'weighted': 'every labelled row, weighted by recency (half-life retrain.half_life_days)'}[self.window_mode]
+        return f"retrain {when}, on {rows}"
 
     def params(self) -> dict:
         "The params.yaml keys (dotted) that set it."
         return {'policy.trigger': self.trigger, 'policy.every': self.every, 'policy.window_mode': self.window_mode}
 
+    def training(self, retrain: RetrainParams) -> dict:
+        "The train stage's keys (dotted) a challenger of this policy is trained with: recency weights in the weighted mode only."
+        return {'train.recency_half_life_days': retrain.half_life_days if self.window_mode == 'weighted' else None}
+
 # %% ../../nbs/05_monitor/16_policy.ipynb #8d142217
 def policies_to_compare(retrain: RetrainParams, # `periods` sets the periodic policies
                         estimator: bool = True, # is a label-free estimator there (the 'estimate' trigger needs one)
-                        times: bool = True, # have the rows times (a sliding window needs them; without, it would be the expanding one again)
+                        times: bool = True, # have the rows times (sliding and weighted windows need them; without, each would be the expanding one again)
+                        weights: bool = True, # does the model take sample weights (`model.recency.takes_weights`: a weighted window needs them)
                        ) -> list[Policy]:
-    "Never retrain, then every trigger with both window modes (only expanding without times)."
+    "Never retrain, then every trigger with every window mode the data and the model allow (only expanding without times)."
     triggers = [('every', n) for n in dict.fromkeys(retrain.periods)]
     triggers += [(t, 1) for t in ('drift', 'degradation', 'estimate', 'cost') if estimator or t != 'estimate']
-    return [Policy('never')] + [Policy(t, mode, n) for t, n in triggers for mode in (MODES if times else MODES[:1])]
+    modes = [m for m in MODES if m == 'expanding' or (times and (weights or m != 'weighted'))]
+    return [Policy('never')] + [Policy(t, mode, n) for t, n in triggers for mode in modes]
 
 # %% ../../nbs/05_monitor/16_policy.ipynb #1ca663fc
 def excess_loss(metric: str, # the metric's name

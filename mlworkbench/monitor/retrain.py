@@ -40,7 +40,7 @@ def retrain_split(labelled_times, # event times of the rows whose outcome is kno
                   monitor: MonitorParams, # its `window` and `min_labelled_rows` pick the new test window
                   retrain, # RetrainParams: `sliding_days`, `gate_windows`
                   timezone: str | None = None, # local zone for calendar windows
-                  window_mode: str = 'expanding', # or 'sliding' (`policy.window_mode`)
+                  window_mode: str = 'expanding', # or 'sliding', 'weighted' (`policy.window_mode`; weighted trains from the same start as expanding)
                  ) -> dict:
     "New train/test/production date ranges: test = the latest labelled window with enough rows (else the latest few together), train = what came before."
     if split.method != 'time': raise LoopError("retraining extends a time split: set prep.split.method to 'time'")
@@ -50,7 +50,7 @@ def retrain_split(labelled_times, # event times of the rows whose outcome is kno
     last = (pd.Timestamp(end) - pd.Timedelta(days=1)) if not isinstance(monitor.window, int) else pd.Timestamp(end)
     test = {'start': _day(start), 'end': _day(last)}
     train_end = test['start'] - dt.timedelta(days=1)
-    train_start = (split.train.start if window_mode == 'expanding'
+    train_start = (split.train.start if window_mode != 'sliding'
                    else max(split.train.start, test['start'] - dt.timedelta(days=retrain.sliding_days)))
     if train_end < train_start: raise LoopError(f"the latest labelled window starts {test['start']}, before the training window's start {train_start}")
     prod_start = test['end'] + dt.timedelta(days=1)
@@ -98,11 +98,13 @@ def run_experiment(root: Path, # the project (a git repository)
                    split: dict, # the new train/test/production ranges (`retrain_split`)
                    name: str, # the experiment's name
                    quiet: bool = False, # no output from DVC
+                   training: dict | None = None, # more dotted keys the run sets (`Policy.training`: train.recency_half_life_days)
                   ) -> None:
-    "Set the new split in params.yaml and run ingest → evaluate as a DVC experiment (`dvc exp show` lists it; the workspace holds its results)."
+    "Set the new split (and `training`) in params.yaml and run ingest → evaluate as a DVC experiment (`dvc exp show` lists it; the workspace holds its results)."
     if not (root / '.git').exists(): raise LoopError(f'{root} is not a git repository: mlwb retrain records its run as a DVC experiment (git init && git commit first)')
     # params.yaml is edited here rather than by `dvc exp run -S`, which rewrites the whole file in its own layout
-    old = update_params(root / 'params.yaml', {f'prep.split.{part}.{edge}': split[part][edge] for part in ('train', 'test', 'production') for edge in ('start', 'end')})
+    dates = {f'prep.split.{part}.{edge}': split[part][edge] for part in ('train', 'test', 'production') for edge in ('start', 'end')}
+    old = update_params(root / 'params.yaml', dates | (training or {}))
     r = subprocess.run([str(Path(sys.executable).parent / 'dvc'), 'exp', 'run', '-n', name, 'evaluate'], cwd=root, text=True, capture_output=quiet)
     if r.returncode != 0:
         (root / 'params.yaml').write_text(old)  # the stages restored their outputs; the split goes back too
@@ -144,14 +146,15 @@ def retrain(settings: ProjectSettings, # the project's (`project_settings`)
         return {'action': 'none', 'why': f'{int(known.sum())} labelled rows in the log < retrain.min_labelled_rows {params.retrain.min_labelled_rows}'}
     split = retrain_split(log.loc[known, 'event_time'], params.prep.split, params.monitor, params.retrain, params.data.timezone, policy.window_mode)
     name = f"retrain-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}"
-    run_experiment(root, split, name, quiet)
+    run_experiment(root, split, name, quiet, policy.training(params.retrain))
     registry = Registry(settings.registry_dir, settings.registry.name)
     note = f"{name}: trained {split['train']['start']}..{split['train']['end']}, judged on {split['test']['start']}..{split['test']['end']}"
     challenger, created = registry.register(root / 'models', root / 'reports', alias='challenger', note=note)
     champion = registry.get('champion')
     test = pd.read_parquet(root / 'data/prepared/test.parquet')
     g, metric = _gate_versions(champion, challenger, test, params.retrain)
-    out = {'action': 'retrained', 'policy': policy.name, 'why': why if go else f'forced ({why})', 'experiment': name, 'split': json.loads(json.dumps(split, default=str)), 'test_rows': len(test),
+    out = {'action': 'retrained', 'policy': policy.name, 'why': why if go else f'forced ({why})', 'experiment': name, 'split': json.loads(json.dumps(split, default=str)),
+           'training': policy.training(params.retrain), 'test_rows': len(test),
            'champion': champion.ref, 'challenger': challenger.ref, 'new_version': created, 'metric': metric,
            'difference': g['value'], 'ci_low': g['ci_low'], 'ci_high': g['ci_high'], 'promoted': False, 'verdict': g['verdict']}
     if champion.version == challenger.version: out['verdict'] = f'the retrained model is {challenger.ref}, already champion'

@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from ..config.params import MonitorParams
 from ..model.multiclass import MULTICLASS_METRICS
+from ..model.recency import recency_weights, weight_params
 from ..model.record import ModelRecord
 from .estimated import CLASSIFICATION_METRICS, REGRESSION_LOSSES, PerformanceEstimator
 
@@ -35,14 +36,16 @@ def honest_scores(model, # the served model, fitted on `train`
     if max_rows is not None and len(train) > max_rows: train = train.sample(max_rows, random_state=seed)
     if tcol: train = train.sort_values(tcol, kind='mergesort')
     train = train.reset_index(drop=True)
-    block = np.arange(len(train)) * blocks // max(len(train), 1)  # consecutive in time: a refit never sees the weather of its block
+    block = np.arange(len(train)) * blocks // max(len(train), 1)
+    half_life = record.params.get('train', {}).get('recency_half_life_days')  # consecutive in time: a refit never sees the weather of its block
     scores = _scores(record, model, reference[names])
     out = np.full((len(train),) + scores.shape[1:], np.nan)
     for k in range(blocks if len(train) > blocks else 0):
         held = block == k
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='Found unknown categories', category=UserWarning)
-            refit = clone(model).fit(train.loc[~held, names], train.loc[~held, target])
+            kept = train.loc[~held]  # weighted by recency as the model's own training was (train.recency_half_life_days)
+            refit = clone(model).fit(kept[names], kept[target], **weight_params(model, recency_weights(kept[tcol] if tcol else None, half_life)))
         out[held] = _scores(record, refit, train.loc[held, names])
     known = ~np.isnan(out).reshape(len(out), -1).any(axis=1)  # one block (too few rows to refit without it) stays unscored
     history = pd.concat([train[known], reference], ignore_index=True)

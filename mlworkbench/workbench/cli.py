@@ -148,7 +148,8 @@ def cmd_retrain(args):
     if out['action'] == 'none':
         print(f"retrain: nothing to do: {out['why']}"); return
     sp = out['split']
-    print(f"retrain: experiment {out['experiment']} trained on {sp['train']['start']}..{sp['train']['end']}, judged on "
+    weighted = f" (recency weights, half-life {h:g} days)" if (h := out['training'].get('train.recency_half_life_days')) else ''
+    print(f"retrain: experiment {out['experiment']} trained on {sp['train']['start']}..{sp['train']['end']}{weighted}, judged on "
           f"{sp['test']['start']}..{sp['test']['end']} ({out['test_rows']:,} rows): {out['challenger']} vs champion {out['champion']}")
     print(f"  {out['verdict']}")
     print(f"  {'PROMOTED: ' + out['challenger'] + ' is champion; ' + out['reload'] if out['promoted'] else 'kept ' + out['champion'] + ' as champion'}")
