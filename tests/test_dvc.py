@@ -44,10 +44,10 @@ def test_repro_is_byte_identical_and_idempotent(reproduced, tmp_path, warm_dir):
         assert '<details class="mlwb-code">' in page and "<pre>{'" not in page, n  # a printed dict: code output, not a table
     # the backtest ranked every retraining policy against never retraining on the sample, and recommended one the evidence supports
     bt = json.loads((p.root / 'reports' / 'backtest.json').read_text())
-    assert len(bt['policies']) == 13 and bt['policies']['never'] == bt['policies']['never'] | {'difference': 0.0, 'ci_low': 0.0, 'ci_high': 0.0}
+    assert len(bt['policies']) == 19 and bt['policies']['never'] == bt['policies']['never'] | {'difference': 0.0, 'ci_low': 0.0, 'ci_high': 0.0}
     assert bt['recommended'] == 'never' or bt['policies'][bt['recommended']]['better'], bt
     assert bt['verdict'].startswith(bt['recommended'] if bt['recommended'] != 'never' else 'No policy beats never retraining'), bt['verdict']
-    assert sorted(p['rank'] for p in bt['policies'].values()) == list(range(1, 14))
+    assert sorted(p['rank'] for p in bt['policies'].values()) == list(range(1, 20))
     # and that second run was served warm, stage by stage, from this project: warm and plain give the same bytes
     ran = re.findall(rf'mlwb (stage \w+|collect) \(in {re.escape(str(p.root))}\)', warm_log(warm_dir))
     assert ran[-8:] == ['stage ingest', 'stage prep', 'stage train', 'stage evaluate', 'stage estimator', 'stage backtest', 'collect', 'stage monitor'], ran

@@ -49,6 +49,24 @@ def test_a_selection_on_the_cluster_is_the_one_this_process_makes(dask_client):
     assert len(stream.data) >= 3 and len(ran) == 2, (len(stream.data), ran)  # the fits ran as tasks, on both workers
 
 
+def test_recency_weights_go_to_the_workers_once_and_select_what_this_process_selects(dask_client):
+    "With train.recency_half_life_days, each row's weight is scattered once beside the rows, each fold is fitted with its rows' weights on the workers, and the selection is this process's."
+    from mlworkbench.model.train import select_model
+    df = _table()
+    data, features, unweighted = _params()
+    train = unweighted.model_copy(update={'recency_half_life_days': 14})
+    here = select_model(df, data, features, train)
+    scattered, scatter = [], dask_client.scatter
+    dask_client.scatter = lambda data, **kw: scattered.append(data) or scatter(data, **kw)
+    try: there = select_model(df, data, features, train, client=dask_client)
+    finally: del dask_client.scatter
+    pd.testing.assert_frame_equal(there.best_per_candidate, here.best_per_candidate)
+    np.testing.assert_array_equal(there.model.predict(df), here.model.predict(df))
+    (first,) = scattered  # X, y, the weights of the tuning sample, then each fold's row numbers
+    assert len(first) == 3 + 2 * train.cv.folds and isinstance(first[2], np.ndarray) and len(first[2]) == 1500
+    assert not np.allclose(here.model.predict(df), select_model(df, data, features, unweighted).model.predict(df))  # the weights changed the model
+
+
 def test_a_worker_killed_mid_search_changes_nothing(dask_client):
     "A fit lost with its worker is rerun by the scheduler on another (the nanny restarts the dead one): the same selection."
     import os, threading

@@ -65,7 +65,8 @@ def main():
     ours_says, naive_says = f"{count(5, '**better**')} better, {count(5, 'worse')} worse", f"{count(7, '**better**')} better, {count(7, 'worse')} worse"
     body = f"""`python benchmarks/monitoring/policies.py` ({platform.node()}, load {load:.1f}; {time.strftime('%Y-%m-%d')}): the {stage['windows']} production
 weeks ({stage['rows']:,} flights) replayed under {len(c.ranking)} policies, {metric.upper()} over every row, difference from never retraining
-(negative: better). Ours: paired bootstrap of whole days, {c.confidence:.2%} per interval so that all {len(c.ranking) - 1} hold together at 95%
+(negative: better). Window modes: expanding (every labelled row), sliding (the last {params.retrain.sliding_days} days), weighted (every
+labelled row, one {params.retrain.half_life_days:g} days older than the latest counting half). Ours: paired bootstrap of whole days, {c.confidence:.2%} per interval so that all {len(c.ranking) - 1} hold together at 95%
 (what the recommendation reads). Naive: single rows, 95% each.
 
 | rank | policy | {metric.upper()} | difference | ours: CI | ours | naive: CI | naive | retrained / promoted |
@@ -76,7 +77,7 @@ Recommendation: **{c.recommended.name}** (params.yaml `policy`: `trigger: {c.rec
 {c.verdict}
 
 Against never retraining, the naive analysis calls {naive_says}; resampling whole days and holding the intervals together,
-{ours_says}: single rows ignore that a day's flights share its weather, and a dozen separate 95% intervals let one policy in
+{ours_says}: single rows ignore that a day's flights share its weather, and {len(c.ranking) - 1} separate 95% intervals let one policy in
 twenty look different by luck. The comparison took {seconds:.0f} s on 2 cores: {len(fits)} distinct challengers refit
 (one per week and window mode asked for; {int(c.ranking['retrained'].sum())} retrainings asked for by the policies together), every champion's verdict on a week computed once.
 """
