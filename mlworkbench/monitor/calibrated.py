@@ -162,10 +162,15 @@ def tail(self: DriftCalibration, feature: str, # the feature
          n: int, # the window's rows, missing values included (as the pseudo-windows draw them)
          spans: int = 1, # days the window covers
         ) -> dict:
-    "The design effect at the window's size, and the calibrated p-value: the scaled statistic's no-drift distribution as a gamma of the measured mean and variance, never more lenient than independent rows."
+    "The design effect at the window's size, and the calibrated p-value: the scaled statistic over its no-drift mean as F(2k, 2mk), a gamma of shape k whose scale rests on m independent no-drift windows; never more lenient than independent rows."
     mean, var = self.null_moments(n, spans)[feature]
     effect, mean, var = mean, max(mean, 1.0), max(var, 1e-12)
-    pc = max(float(stats.gamma.sf(scaled, mean * mean / var, scale=var / mean)), 0.0) if var > 1e-12 else float(scaled < mean)
+    # the draws overlap: a reference of D days holds D // spans windows that share no day, and the between-day part of the
+    # scale ((mean - 1) of mean: independent rows give 1, known exactly) is known only that well (Satterthwaite's df)
+    m = max(1, len(self.blocks) // max(spans, 1)) if len(self.blocks) > 1 else self.draws
+    m = min(self.draws, m * (mean / (mean - 1)) ** 2) if mean > 1 else self.draws
+    k = mean * mean / var
+    pc = max(float(stats.f.sf(scaled / mean, 2 * k, 2 * m * k)), 0.0) if var > 1e-12 else float(scaled < mean)
     return {'design_effect': float(effect), 'p_calibrated': min(max(pc, p), 1.0)}
 
 DriftCalibration.calibrated_pvalue, DriftCalibration.tail = calibrated_pvalue, tail
