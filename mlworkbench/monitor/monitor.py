@@ -22,9 +22,9 @@ from .estimated import estimate_verdict, estimator_score, plot_estimates
 from .alarm import Cusum
 
 # %% auto #0
-__all__ = ['log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult', 'logged_outcomes',
-           'headline_metric', 'judged', 'sequential_alarm', 'monitor', 'served_test_metrics', 'read_snapshot',
-           'plot_monitor']
+__all__ = ['VERDICT_FIRST', 'log_features', 'logged_scores', 'reference_outputs', 'outlying_rows', 'MonitorResult',
+           'logged_outcomes', 'headline_metric', 'judged', 'sequential_alarm', 'monitor', 'served_test_metrics',
+           'read_snapshot', 'plot_monitor']
 
 # %% ../../nbs/05_monitor/08_monitor.ipynb #6b60ccda
 def log_features(log: pd.DataFrame, # the snapshot of the prediction log: `feature.NAME` columns
@@ -160,12 +160,16 @@ def _plot_data(self) -> pd.DataFrame:
     if 'performance_status' in t: judged |= t['performance_status'].notna() & ~t['performance_status'].isin(UNJUDGED)
     return t[judged].reset_index(drop=True)
 
+VERDICT_FIRST = ('status', 'score', 'method', 'statistic', 'p_value', 'design_effect', 'p_calibrated', 'p_adjusted', 'distance', 'psi', 'new_categories')
+
 def _latest_features(self) -> pd.DataFrame | str:
     "Drift feature by feature in the latest window judged (a stray small window after it is not the one to read), or why there is none."
     if self.drift is None: return 'no predictions logged yet'
     when, report = self.drift.latest()
     if report is None: return f'no window has enough rows to judge (at least {self.params.min_rows})'
-    return report.features.assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
+    f = report.features
+    first = [c for c in VERDICT_FIRST if c in f]  # the verdict and what decided it on the page's left, the sizes after
+    return f[first + [c for c in f if c not in first]].assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
 
 def _write(self, reports_dir: str | Path = 'reports'):
     "The stage's outputs: `monitor.json` (metrics) and `plots/monitor.csv` (plot data)."
