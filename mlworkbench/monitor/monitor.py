@@ -169,7 +169,8 @@ def _latest_features(self) -> pd.DataFrame | str:
     if report is None: return f'no window has enough rows to judge (at least {self.params.min_rows})'
     f = report.features
     first = [c for c in VERDICT_FIRST if c in f]  # the verdict and what decided it on the page's left, the sizes after
-    return f[first + [c for c in f if c not in first]].assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
+    f = f[first + [c for c in f if c not in first]].assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
+    return f.apply(lambda c: c + 0.0 if pd.api.types.is_float_dtype(c) else c)  # + 0.0: no '-0.0000' (a score of -log 1)
 
 def _write(self, reports_dir: str | Path = 'reports'):
     "The stage's outputs: `monitor.json` (metrics) and `plots/monitor.csv` (plot data)."
