@@ -170,6 +170,7 @@ def _latest_features(self) -> pd.DataFrame | str:
     f = report.features
     first = [c for c in VERDICT_FIRST if c in f]  # the verdict and what decided it on the page's left, the sizes after
     f = f[first + [c for c in f if c not in first]].assign(window=f'{when:%Y-%m-%d}').set_index(['window', 'feature']).round(4)
+    if 'new_categories' in f: f['new_categories'] = f['new_categories'].map(lambda v: ', '.join(map(str, v)) if isinstance(v, (list, tuple)) else v)
     return f.apply(lambda c: c + 0.0 if pd.api.types.is_float_dtype(c) else c)  # + 0.0: no '-0.0000' (a score of -log 1)
 
 def _write(self, reports_dir: str | Path = 'reports'):
