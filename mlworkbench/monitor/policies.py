@@ -20,7 +20,7 @@ from ..progress import progress_bar
 
 # %% auto #0
 __all__ = ['simultaneous_confidence', 'rank_policies', 'recommend', 'PolicyComparison', 'compare_policies', 'plot_policies',
-           'plot_backtest']
+           'retrain_marks', 'plot_backtest']
 
 # %% ../../nbs/05_monitor/17_policies.ipynb #1af6f3bc
 def simultaneous_confidence(confidence: float, # the family's level, e.g. `retrain.confidence`
@@ -148,6 +148,11 @@ def plot_policies(comparison: PolicyComparison, # from `compare_policies`
     return fig
 
 # %% ../../nbs/05_monitor/17_policies.ipynb #5bc4e01b
+def retrain_marks(x) -> list:
+    "Where a window's retraining belongs on the axis: at its end, the next window's start (it learnt from the window's outcomes; its model serves the next)."
+    x = list(x)
+    return [x[i + 1] if i + 1 < len(x) else x[i] + (x[i] - x[i - 1]) if i else x[i] for i in range(len(x))]  # the last: as long as the one before
+
 def plot_backtest(result: BacktestResult, # from `replay_policy` (`backtest`), or one of `PolicyComparison.results`
                  ):
     "The metric per window under never retraining and under the policy (with its 95% CI), retrains and promotions marked."
@@ -159,10 +164,10 @@ def plot_backtest(result: BacktestResult, # from `replay_policy` (`backtest`), o
     ax.plot(x, w[f'static_{metric}'], marker='o', color='#999999', label='never retrain')
     ax.plot(x, w[f'policy_{metric}'], marker='o', color='#4c72b0', label=name)
     ax.fill_between(x, w['policy_ci_low'].astype(float), w['policy_ci_high'].astype(float), color='#4c72b0', alpha=0.15)
-    for xi, (r, p) in zip(x, zip(w['retrained'], w['promoted'])):
+    for xi, (r, p) in zip(retrain_marks(x), zip(w['retrained'], w['promoted'])):
         if p: ax.axvline(xi, color='#55a868', ls='--', lw=1)
         elif r: ax.axvline(xi, color='#c44e52', ls=':', lw=1)
-    ax.plot([], [], color='#55a868', ls='--', label='retrained, promoted'); ax.plot([], [], color='#c44e52', ls=':', label='retrained, kept champion')
+    ax.plot([], [], color='#55a868', ls='--', label='retrained, promoted (serves from here)'); ax.plot([], [], color='#c44e52', ls=':', label='retrained, kept champion')
     ax.set_ylabel(metric); ax.set_title(f"{name}: {metric} per window (total {result.totals['static']:.4g} never vs {result.totals['policy']:.4g})")
     if timed: fig.autofmt_xdate()
     else: ax.set_xlabel('first row of the window (production in row order: no time column)')
